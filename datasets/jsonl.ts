@@ -1,0 +1,113 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { Transform } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { HarnessError } from '../harness/errors.js';
+import { HoldoutRecord } from './record.js';
+
+export interface JsonlLine {
+  /** 1-based line number in the (decompressed) file. */
+  line: number;
+  text: string;
+}
+
+/**
+ * Streams the non-empty lines of a JSONL file (gzip when the name ends in .gz), with a UTF-8 BOM and
+ * CRLF endings tolerated. Memory stays flat whatever the file size. `onBytes` sees the raw bytes (hashing).
+ */
+export async function* readLines(path: string, onBytes?: (chunk: Buffer) => void): AsyncGenerator<JsonlLine> {
+  const raw = createReadStream(path);
+  const opened = new Promise<void>((res, rej) => {
+    raw.once('open', () => res());
+    raw.once('error', rej);
+  });
+  try {
+    await opened;
+  } catch (err) {
+    throw new HarnessError('DATASET_NOT_FOUND', `cannot read dataset ${path}: ${(err as NodeJS.ErrnoException).code}`, {
+      cause: err,
+    });
+  }
+  const tap = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      onBytes?.(chunk);
+      done(null, chunk);
+    },
+  });
+  let source = raw.pipe(tap);
+  if (path.endsWith('.gz')) source = source.pipe(createGunzip()) as unknown as Transform;
+  const rl = createInterface({ input: source, crlfDelay: Number.POSITIVE_INFINITY });
+  let line = 0;
+  for await (let text of rl) {
+    line++;
+    if (line === 1 && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+    if (text.trim() === '') continue;
+    yield { line, text };
+  }
+}
+
+export interface RecordAt {
+  line: number;
+  record: HoldoutRecord;
+  /** The record as normalized JSON: what is stored and replayed. */
+  json: string;
+}
+
+/** Parses one JSONL line into a record, or throws an error naming the file, the line and the reason. */
+export function parseRecordLine(path: string, l: JsonlLine): RecordAt {
+  let value: unknown;
+  try {
+    value = JSON.parse(l.text);
+  } catch (err) {
+    throw new HarnessError('DATASET_INVALID', `${path}:${l.line}: invalid JSON: ${(err as Error).message}`);
+  }
+  const parsed = HoldoutRecord.safeParse(value);
+  if (!parsed.success) {
+    const reasons = parsed.error.issues.map((i) => `${i.path.join('.') || '(record)'}: ${i.message}`).join('; ');
+    throw new HarnessError('DATASET_INVALID', `${path}:${l.line}: not a holdout record: ${reasons}`);
+  }
+  return { line: l.line, record: parsed.data, json: JSON.stringify(parsed.data) };
+}
+
+export async function* readRecords(path: string): AsyncGenerator<RecordAt> {
+  for await (const l of readLines(path)) yield parseRecordLine(path, l);
+}
+
+export interface DatasetCheck {
+  count: number;
+  /** sha256 of the file's bytes: a run resumes only over the same data. */
+  hash: string;
+}
+
+/**
+ * One streaming pass that validates every line and hashes the file. All problems up to `maxErrors`
+ * are gathered so the user fixes them in one go; nothing is stored unless the whole file is valid.
+ */
+export async function checkDataset(path: string, maxErrors = 20): Promise<DatasetCheck> {
+  const hash = createHash('sha256');
+  const errors: string[] = [];
+  const ids = new Map<string, number>();
+  let count = 0;
+  let more = 0;
+  for await (const l of readLines(path, (b) => hash.update(b))) {
+    try {
+      const { record } = parseRecordLine(path, l);
+      const first = ids.get(record.id);
+      if (first !== undefined) throw new HarnessError('DATASET_INVALID', `${path}:${l.line}: duplicate id "${record.id}" (first on line ${first})`);
+      ids.set(record.id, l.line);
+      count++;
+    } catch (err) {
+      if (!(err instanceof HarnessError)) throw err;
+      if (errors.length < maxErrors) errors.push(err.message);
+      else more++;
+    }
+  }
+  if (errors.length > 0) {
+    const tail = more > 0 ? `\n  … and ${more} more` : '';
+    throw new HarnessError('DATASET_INVALID', `${path} has invalid records:\n${errors.map((e) => `  ${e}`).join('\n')}${tail}`);
+  }
+  if (count === 0) throw new HarnessError('DATASET_EMPTY', `${path} has no records`);
+  return { count, hash: hash.digest('hex') };
+}
+

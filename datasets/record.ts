@@ -1,0 +1,82 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+
+/**
+ * The normalized holdout record (DESIGN.md "Record"). Loose objects: production logs grow new
+ * upstream fields, and a record must survive them untouched so that replay sends what was sent.
+ */
+export const ApiStyle = z.enum(['chat', 'responses']);
+export type ApiStyle = z.infer<typeof ApiStyle>;
+
+export const Reference = z.looseObject({
+  /** Expected output text (exact / normalized match). */
+  output: z.string().optional(),
+  /** Expected class label (label scorer). */
+  label: z.string().optional(),
+  /** Expected JSON value (JSON scorer with `equals_reference`). */
+  json: z.unknown().optional(),
+  /** JSON Schema the output must satisfy (JSON scorer), when the scorer config gives none. */
+  schema: z.record(z.string(), z.unknown()).optional(),
+});
+export type Reference = z.infer<typeof Reference>;
+
+export const ProductionResponse = z.looseObject({
+  /** The response body as the API returned it (ChatCompletion or Response). */
+  body: z.record(z.string(), z.unknown()).optional(),
+  latency_ms: z.number().nonnegative().optional(),
+});
+
+export const HoldoutRecord = z.looseObject({
+  id: z.string().min(1),
+  timestamp: z.string().optional(),
+  tags: z.record(z.string(), z.string()).default({}),
+  /** Which API the request body belongs to. */
+  api: ApiStyle.default('chat'),
+  /** The request body exactly as sent: Chat `messages` or Responses `input`/`instructions`, tools, params. */
+  request: z.looseObject({}).refine((b) => 'messages' in b || 'input' in b, {
+    message: 'request needs `messages` (Chat Completions) or `input` (Responses)',
+  }),
+  reference: Reference.optional(),
+  production: ProductionResponse.optional(),
+  metadata: z.record(z.string(), z.unknown()).optional(),
+});
+export type HoldoutRecord = z.infer<typeof HoldoutRecord>;
+
+type Part = { type?: string; text?: unknown };
+
+/** Text of a message `content`, which is a string or an array of typed parts. */
+export function contentText(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (Array.isArray(content)) {
+    return content
+      .map((p: Part) => (p && typeof p.text === 'string' ? p.text : ''))
+      .filter(Boolean)
+      .join('\n');
+  }
+  return '';
+}
+
+/** The last user turn of a Chat or Responses request body: what the simulator's answer key is keyed on. */
+export function lastUserText(body: Record<string, unknown>): string {
+  const turns = Array.isArray(body.messages)
+    ? body.messages
+    : typeof body.input === 'string'
+      ? [{ role: 'user', content: body.input }]
+      : Array.isArray(body.input)
+        ? body.input
+        : [];
+  for (let i = turns.length - 1; i >= 0; i--) {
+    const t = turns[i] as { role?: string; content?: unknown } | undefined;
+    if (t && t.role === 'user') return contentText(t.content);
+  }
+  return '';
+}
+
+/**
+ * Key of a prompt in the simulator's answer key: sha256 of the last user turn. Keyed on the last
+ * turn alone so that a Chat record replayed through the Responses API (system → instructions)
+ * still finds its answer.
+ */
+export function promptKey(body: Record<string, unknown>): string {
+  return createHash('sha256').update(lastUserText(body)).digest('hex');
+}

@@ -1,0 +1,233 @@
+import { writeFileSync } from 'node:fs';
+import yargs, { type Argv } from 'yargs';
+import { buildReport } from '../../results/report.js';
+import { renderReport } from '../../results/render.js';
+import { openStore, type Store } from '../../results/store.js';
+import { type Clock, systemClock } from '../clock.js';
+import { HarnessError } from '../errors.js';
+import { defaultDbPath, sampleConfigPath } from '../paths.js';
+import { runCommand } from '../run-command.js';
+import { runSimulatorCli } from '../sim/index.js';
+
+export interface Io {
+  stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  env: NodeJS.ProcessEnv;
+  clock?: Clock;
+  /** Aborted on Ctrl-C; when absent, main installs its own SIGINT handler. */
+  signal?: AbortSignal;
+}
+
+const FORMATS = ['table', 'md', 'json', 'csv'] as const;
+type Format = (typeof FORMATS)[number];
+
+/** Exit codes: 0 ok, 1 run failed or incomplete, 2 usage/config/input error, 130 interrupted. */
+export async function main(argv: string[], io: Io): Promise<number> {
+  let exitCode = 0;
+  const clock = io.clock ?? systemClock;
+  let controller: AbortController | undefined;
+  let signal = io.signal;
+  let onSigint: (() => void) | undefined;
+  if (!signal) {
+    controller = new AbortController();
+    signal = controller.signal;
+    let presses = 0;
+    onSigint = () => {
+      presses++;
+      if (presses > 1) process.exit(130); // a second Ctrl-C means now
+      io.stderr.write('\ninterrupted: finishing writes (Ctrl-C again to quit at once)…\n');
+      controller!.abort();
+    };
+    process.on('SIGINT', onSigint);
+  }
+  const withStore = async <T>(db: string | undefined, fn: (store: Store) => Promise<T> | T): Promise<T> => {
+    const store = openStore(db ?? defaultDbPath());
+    try {
+      return await fn(store);
+    } finally {
+      store.close();
+    }
+  };
+  const printReport = (store: Store, runId: number, format: Format, out?: string) => {
+    const text = renderReport(buildReport(store, runId), format);
+    if (out) {
+      writeFileSync(out, text);
+      io.stderr.write(`report written to ${out}\n`);
+    } else io.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+  };
+  const doRun = async (a: {
+    config?: string;
+    db?: string;
+    resume?: number;
+    new?: boolean;
+    retryErrors?: boolean;
+    concurrency?: number;
+    format: Format;
+  }) => {
+    await withStore(a.db, async (store) => {
+      const outcome = await runCommand(
+        store,
+        {
+          configPath: a.config,
+          resume: a.resume,
+          fresh: a.new,
+          retryErrors: a.retryErrors,
+          concurrency: a.concurrency,
+        },
+        { stderr: io.stderr, env: io.env, clock, signal },
+      );
+      const s = outcome.summary;
+      if (s.aborted) {
+        io.stderr.write(`run ${outcome.runId} interrupted after ${s.done}/${s.total} calls; every finished call is saved.\n`);
+        io.stderr.write(`resume with: holdout run --resume ${outcome.runId}${a.db ? ` --db ${a.db}` : ''}\n`);
+        exitCode = 130;
+        return;
+      }
+      printReport(store, outcome.runId, a.format);
+      for (const [id, why] of Object.entries(s.stopped)) io.stderr.write(`candidate ${id} stopped early: ${why}\n`);
+      if (!s.complete) {
+        io.stderr.write(`run ${outcome.runId} is incomplete (${s.done}/${s.total}); rerun to resume it\n`);
+        exitCode = 1;
+      }
+    });
+  };
+
+  const cli = buildCli(yargs(argv), {
+    run: doRun,
+    demo: async (a) => {
+      if (io.env.OPENAI_API_KEY) {
+        io.stderr.write(
+          'note: OPENAI_API_KEY is set, but the demo always uses the local simulator; `holdout run <config>` spends real tokens\n',
+        );
+      }
+      await doRun({ config: sampleConfigPath(), db: a.db, new: true, format: a.format, concurrency: a.concurrency });
+    },
+    report: async (a) => {
+      await withStore(a.db, (store) => {
+        const run = a.run === undefined ? store.latestRun(a.suite) : store.getRun(a.run);
+        if (!run) {
+          throw new HarnessError('RUN_NOT_FOUND', a.run === undefined ? 'no runs in this database yet' : `run ${a.run} is not in this database`, {
+            hint: 'run `holdout demo` or `holdout run <config>` first, or point --db at another database',
+          });
+        }
+        printReport(store, run.id, a.format, a.out);
+      });
+    },
+    sim: async (a) => {
+      const server = await runSimulatorCli(
+        { port: a.port, host: a.host, answerKeyPath: a.answerKey, profilesPath: a.profiles },
+        { stderr: io.stderr },
+      );
+      await new Promise<void>((resolve) => {
+        if (signal!.aborted) resolve();
+        else signal!.addEventListener('abort', () => resolve(), { once: true });
+      });
+      await server.close();
+    },
+  });
+
+  try {
+    await cli.parseAsync();
+  } catch (err) {
+    exitCode = reportError(err, io.stderr);
+  } finally {
+    if (onSigint) process.off('SIGINT', onSigint);
+  }
+  return exitCode;
+}
+
+function reportError(err: unknown, stderr: NodeJS.WritableStream): number {
+  if (err instanceof HarnessError) {
+    stderr.write(`holdout: ${err.message}\n`);
+    if (err.hint) stderr.write(`hint: ${err.hint}\n`);
+    return err.exitCode;
+  }
+  // yargs validation failures (unknown flag, missing argument) are usage errors, not bugs.
+  if (err instanceof Error && err.name === 'YError') {
+    stderr.write(`holdout: ${err.message}\nrun \`holdout --help\` for usage\n`);
+    return 2;
+  }
+  stderr.write(`holdout: unexpected error (a bug; please report it):\n${err instanceof Error ? err.stack : String(err)}\n`);
+  return 1;
+}
+
+interface Handlers {
+  run(a: {
+    config?: string;
+    db?: string;
+    resume?: number;
+    new?: boolean;
+    retryErrors?: boolean;
+    concurrency?: number;
+    format: Format;
+  }): Promise<void>;
+  demo(a: { db?: string; format: Format; concurrency?: number }): Promise<void>;
+  report(a: { run?: number; suite?: string; db?: string; format: Format; out?: string }): Promise<void>;
+  sim(a: { port: number; host: string; answerKey?: string; profiles?: string }): Promise<void>;
+}
+
+/** The command line as data: parsing runs no work, so tests can check it with stub handlers. */
+export function buildCli(y: Argv, h: Handlers) {
+  const db = { type: 'string', describe: 'SQLite database (default: results/holdout.db)' } as const;
+  const format = { choices: FORMATS, default: 'table' as Format, describe: 'report format' } as const;
+  return y
+    .scriptName('holdout')
+    .usage('$0 <command> [options]\n\nHoldout evaluation of LLMs on your own traffic.')
+    .command(
+      'run [config]',
+      'replay a dataset through the candidates of a run config (YAML)',
+      (c) =>
+        c
+          .positional('config', { type: 'string', describe: 'run config (YAML)' })
+          .option('db', db)
+          .option('resume', { type: 'number', describe: 'resume run N: do only its missing work' })
+          .option('new', { type: 'boolean', describe: 'start a new run even if an unfinished one of this config exists' })
+          .option('retry-errors', { type: 'boolean', describe: 'redo calls whose stored result is an error' })
+          .option('concurrency', { type: 'number', describe: 'total calls in flight (overrides the config)' })
+          .option('format', format)
+          .conflicts('resume', 'new')
+          .check((a) => {
+            if (a.config === undefined && a.resume === undefined) throw new Error('give a run config, or --resume <run>');
+            if (a.concurrency !== undefined && !(Number.isInteger(a.concurrency) && a.concurrency >= 1)) {
+              throw new Error('--concurrency must be an integer from 1 up');
+            }
+            return true;
+          }),
+      (a) => h.run(a),
+    )
+    .command(
+      'demo',
+      'run the bundled sample bake-off (330 records × 3 simulated models) on the local simulator',
+      (c) =>
+        c.option('db', db).option('format', format).option('concurrency', { type: 'number', describe: 'total calls in flight' }),
+      (a) => h.demo(a),
+    )
+    .command(
+      'report [run]',
+      'report a run from the database (default: the latest run)',
+      (c) =>
+        c
+          .positional('run', { type: 'number', describe: 'run id' })
+          .option('suite', { type: 'string', describe: 'latest run of this suite' })
+          .option('db', db)
+          .option('format', format)
+          .option('out', { type: 'string', describe: 'write the report to this file instead of stdout' }),
+      (a) => h.report(a),
+    )
+    .command(
+      'sim',
+      'serve the local OpenAI-compatible simulator on loopback until Ctrl-C',
+      (c) =>
+        c
+          .option('port', { type: 'number', default: 8787 })
+          .option('host', { type: 'string', default: '127.0.0.1', describe: 'loopback only' })
+          .option('answer-key', { type: 'string', describe: 'answer key JSON (prompt key → answer)' })
+          .option('profiles', { type: 'string', describe: 'model profiles JSON' }),
+      (a) => h.sim(a),
+    )
+    .demandCommand(1, 'name a command: run, demo, report or sim')
+    .strict()
+    .fail(false)
+    .help()
+    .version();
+}

@@ -1,0 +1,127 @@
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { parseDocument } from 'yaml';
+import { z } from 'zod';
+import { ScorerSpec } from '../scorers/index.js';
+import { HarnessError } from './errors.js';
+import { Price, type PriceRule, resolvePrice } from './pricing.js';
+
+/** The value of `base_url` that asks for holdout's in-process simulator instead of a real endpoint. */
+export const SIMULATOR = 'simulator';
+
+const Candidate = z.strictObject({
+  id: z.string().regex(/^[A-Za-z0-9._:-]+$/, 'use letters, digits and . _ : - only'),
+  model: z.string().min(1),
+  api: z.enum(['chat', 'responses']).default('chat'),
+  /** Any OpenAI-compatible endpoint; `simulator` for the local one; default: OPENAI_BASE_URL or the SDK's. */
+  base_url: z.string().min(1).optional(),
+  /** The name of the environment variable holding the key: the key itself never enters a config or a row. */
+  api_key_env: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name, e.g. OPENAI_API_KEY')
+    .default('OPENAI_API_KEY'),
+  /** Merged into every request body; null removes a key (e.g. temperature for a reasoning model). */
+  params: z.record(z.string(), z.unknown()).default({}),
+  /** USD per 1M tokens; default: the bundled, dated price table. */
+  price: Price.optional(),
+  concurrency: z.number().int().min(1).max(1024).optional(),
+});
+
+export const RunConfig = z.strictObject({
+  suite: z.string().min(1).default('default'),
+  dataset: z.string().min(1),
+  db: z.string().min(1).optional(),
+  candidates: z.array(Candidate).min(1),
+  scorers: z.array(ScorerSpec).default([]),
+  concurrency: z.number().int().min(1).max(4096).default(16),
+  repeats: z.number().int().min(1).max(100).default(1),
+  timeout_ms: z.number().int().min(1).default(120_000),
+  max_retries: z.number().int().min(0).max(20).default(4),
+  stream: z.boolean().default(true),
+  simulator: z
+    .strictObject({
+      answer_key: z.string().optional(),
+      profiles: z.string().optional(),
+    })
+    .optional(),
+});
+export type RunConfig = z.infer<typeof RunConfig>;
+export type CandidateConfig = z.infer<typeof Candidate>;
+
+export interface ResolvedCandidate extends Omit<CandidateConfig, 'price'> {
+  price: PriceRule;
+}
+
+export interface ResolvedConfig extends Omit<RunConfig, 'candidates'> {
+  candidates: ResolvedCandidate[];
+  /** Paths in the config are relative to the file; these are absolute. */
+  baseDir: string;
+}
+
+/** Reads, parses and validates a YAML (or JSON) run config; every problem is reported at once. */
+export function loadConfig(path: string): ResolvedConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new HarnessError('CONFIG_NOT_FOUND', `cannot read config ${path}: ${(err as NodeJS.ErrnoException).code}`, {
+      cause: err,
+    });
+  }
+  const doc = parseDocument(text, { prettyErrors: true });
+  if (doc.errors.length > 0) {
+    const lines = doc.errors.map((e) => `  - ${e.message.split('\n')[0]}`);
+    throw new HarnessError('CONFIG_INVALID', `${path} is not valid YAML:\n${lines.join('\n')}`);
+  }
+  return resolveConfig(doc.toJS(), path);
+}
+
+export function resolveConfig(raw: unknown, path: string): ResolvedConfig {
+  const parsed = RunConfig.safeParse(raw ?? {});
+  if (!parsed.success) {
+    throw new HarnessError('CONFIG_INVALID', `${path} has invalid fields:\n${indent(z.prettifyError(parsed.error))}`);
+  }
+  const cfg = parsed.data;
+  const problems: string[] = [];
+  const seen = new Map<string, number>();
+  const candidates = cfg.candidates.map((c, i): ResolvedCandidate => {
+    if (seen.has(c.id)) problems.push(`candidates[${i}].id: "${c.id}" is already used by candidates[${seen.get(c.id)}]`);
+    seen.set(c.id, i);
+    const price = resolvePrice(c.model, c.price);
+    if (!price) {
+      problems.push(
+        `candidates[${i}].price: no bundled price for model "${c.model}"; give price: {input, cached_input, output} in USD per 1M tokens`,
+      );
+    }
+    return { ...c, price: price ?? { standard: { input: 0, cached_input: 0, output: 0 }, source: 'missing' } };
+  });
+  const names = new Map<string, number>();
+  cfg.scorers.forEach((s, i) => {
+    const name = s.name ?? s.kind;
+    if (names.has(name)) {
+      problems.push(`scorers[${i}].name: "${name}" is already used by scorers[${names.get(name)}]; give each a unique name`);
+    }
+    names.set(name, i);
+  });
+  if (problems.length > 0) {
+    throw new HarnessError('CONFIG_INVALID', `${path} has invalid fields:\n${problems.map((p) => `  ✖ ${p}`).join('\n')}`);
+  }
+  const baseDir = dirname(resolve(path));
+  return {
+    ...cfg,
+    candidates,
+    baseDir,
+    dataset: resolve(baseDir, cfg.dataset),
+    simulator: cfg.simulator && {
+      answer_key: cfg.simulator.answer_key && resolve(baseDir, cfg.simulator.answer_key),
+      profiles: cfg.simulator.profiles && resolve(baseDir, cfg.simulator.profiles),
+    },
+  };
+}
+
+function indent(text: string): string {
+  return text
+    .split('\n')
+    .map((l) => `  ${l}`)
+    .join('\n');
+}

@@ -1,0 +1,69 @@
+import type { Clock } from './clock.js';
+import type { RunProgress, RunReporter } from './runner.js';
+
+export interface ProgressOptions {
+  stream: NodeJS.WritableStream & { isTTY?: boolean };
+  clock: Clock;
+  /** Minimum ms between redraws on a TTY, and between plain lines otherwise. */
+  ttyEveryMs?: number;
+  plainEveryMs?: number;
+}
+
+/**
+ * The live progress line on stderr: done/total, errors, spend so far and an ETA from this process's
+ * own rate. On a TTY one line is redrawn in place; elsewhere (CI logs) a plain line every few seconds.
+ */
+export function progressReporter(opts: ProgressOptions): RunReporter & { finish(p: RunProgress): void } {
+  const { stream, clock } = opts;
+  const tty = stream.isTTY === true;
+  const every = tty ? (opts.ttyEveryMs ?? 100) : (opts.plainEveryMs ?? 5000);
+  let startedAt = clock.now();
+  let last = Number.NEGATIVE_INFINITY;
+  let drawn = false;
+
+  const line = (p: RunProgress): string => {
+    const pct = p.total > 0 ? ((100 * p.done) / p.total).toFixed(1) : '100.0';
+    const elapsed = (clock.now() - startedAt) / 1000;
+    const rate = p.doneNow / Math.max(elapsed, 1e-9);
+    const left = p.total - p.done;
+    const eta = p.doneNow > 0 && left > 0 ? ` · ETA ${formatDuration(left / rate)}` : '';
+    return `${p.done}/${p.total} calls (${pct}%) · ${p.errors} errors · $${p.costUsd.toFixed(4)} spent · ${rate.toFixed(1)}/s${eta}`;
+  };
+  const draw = (p: RunProgress, force = false) => {
+    const now = clock.now();
+    if (!force && now - last < every) return;
+    last = now;
+    if (tty) {
+      stream.write(`\r\x1b[2K${line(p)}`);
+      drawn = true;
+    } else {
+      stream.write(`${line(p)}\n`);
+    }
+  };
+
+  return {
+    start(p) {
+      startedAt = clock.now();
+      if (p.done > 0) stream.write(`resuming: ${p.done} of ${p.total} calls already done\n`);
+    },
+    callDone(_row, p) {
+      draw(p);
+    },
+    warn(message) {
+      if (drawn) stream.write('\r\x1b[2K');
+      stream.write(`warning: ${message}\n`);
+    },
+    finish(p) {
+      draw(p, true);
+      if (tty) stream.write('\n');
+    },
+  };
+}
+
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds)) return '?';
+  if (seconds < 60) return `${Math.ceil(seconds)}s`;
+  const m = Math.floor(seconds / 60);
+  if (m < 60) return `${m}m${String(Math.round(seconds % 60)).padStart(2, '0')}s`;
+  return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
+}

@@ -1,0 +1,58 @@
+import type { Usage } from './pricing.js';
+
+/** One successful call, as measured by the provider around the request alone. */
+export interface Completion {
+  text: string;
+  toolCalls: { name: string; arguments: string }[];
+  usage: Usage;
+  finishReason: string | null;
+  /** The snapshot the API reports serving (`model` in the response), which may differ from the alias asked for. */
+  servedModel: string | null;
+  requestId: string | null;
+  /** `openai-processing-ms`: the server's own time. */
+  serverMs: number | null;
+  serviceTier: string | null;
+  /** Request sent → last byte received. */
+  latencyMs: number;
+  /** Request sent → first output token; null when not streaming. */
+  ttftMs: number | null;
+  /** True when holdout's simulator served the call (it says so in a header). */
+  simulated: boolean;
+}
+
+export type ErrorKind =
+  | 'rate_limit'
+  | 'insufficient_quota'
+  | 'server_error'
+  | 'timeout'
+  | 'connection'
+  | 'truncated_stream'
+  | 'malformed_response'
+  | 'response_failed'
+  | 'bad_request'
+  | 'auth'
+  | 'not_found'
+  | 'conflict'
+  | 'unprocessable'
+  | 'client_error'
+  | 'internal';
+
+export type RetryDecision =
+  | { retry: false; kind: ErrorKind; status?: number; message: string }
+  | { retry: true; kind: ErrorKind; status?: number; message: string; afterMs?: number };
+
+/** A provider makes one attempt and says which of its errors are retryable; the runner owns retries. */
+export interface Provider {
+  complete(body: Record<string, unknown>, signal: AbortSignal): Promise<Completion>;
+  classify(err: unknown): RetryDecision;
+}
+
+/** A stream that ended before its terminal event: the usage (and so the cost) never arrived. */
+export class TruncatedStreamError extends Error {
+  override readonly name = 'TruncatedStreamError';
+}
+
+/** A response whose terminal event reported failure. */
+export class ResponseFailedError extends Error {
+  override readonly name = 'ResponseFailedError';
+}

@@ -1,0 +1,190 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import OpenAI from 'openai';
+import { checkDataset, readRecords } from '../datasets/jsonl.js';
+import type { NewRecord, RunRow, Store } from '../results/store.js';
+import { buildScorers } from '../scorers/index.js';
+import type { Clock } from './clock.js';
+import { loadConfig, type ResolvedConfig, SIMULATOR } from './config.js';
+import { HarnessError } from './errors.js';
+import { progressReporter } from './progress.js';
+import { openaiProvider } from './providers/openai.js';
+import { type CandidatePlan, type RunSummary, runEval } from './runner.js';
+import { loadAnswerKey, type SimProfile, type SimServer, startSimulator } from './sim/index.js';
+
+export interface RunCommandOptions {
+  configPath?: string;
+  resume?: number;
+  /** Start a new run even when an unfinished run of the same config exists. */
+  fresh?: boolean;
+  retryErrors?: boolean;
+  /** Overrides the config's total concurrency. */
+  concurrency?: number;
+}
+
+export interface RunIo {
+  stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  env: NodeJS.ProcessEnv;
+  clock: Clock;
+  signal?: AbortSignal;
+  /** Injected for tests: builds the SDK client (default: the real one over HTTP). */
+  makeClient?: (opts: { apiKey: string; baseURL?: string; timeout: number }) => OpenAI;
+}
+
+export interface RunOutcome {
+  runId: number;
+  summary: RunSummary;
+  config: ResolvedConfig;
+}
+
+/**
+ * The hash a rerun is matched on: what changes results (data, candidates, scorers, repeats,
+ * streaming), not what only changes speed (concurrency, timeouts, retries).
+ */
+export function configHash(cfg: ResolvedConfig, datasetHash: string): string {
+  const material = {
+    suite: cfg.suite,
+    datasetHash,
+    candidates: cfg.candidates.map(({ concurrency: _c, ...c }) => c),
+    scorers: cfg.scorers,
+    repeats: cfg.repeats,
+    stream: cfg.stream,
+  };
+  return createHash('sha256').update(JSON.stringify(material)).digest('hex');
+}
+
+/** Finds or creates the run, then executes whatever work it is missing. */
+export async function runCommand(store: Store, opts: RunCommandOptions, io: RunIo): Promise<RunOutcome> {
+  const { run, config } = await openRun(store, opts, io);
+  let sim: SimServer | undefined;
+  try {
+    if (config.candidates.some((c) => c.base_url === SIMULATOR)) {
+      const profiles = config.simulator?.profiles
+        ? (JSON.parse(readFileSync(config.simulator.profiles, 'utf8')) as Record<string, SimProfile>)
+        : undefined;
+      sim = await startSimulator({
+        answerKey: config.simulator?.answer_key ? loadAnswerKey(config.simulator.answer_key) : undefined,
+        profiles,
+      });
+    }
+    const candidates = config.candidates.map((c): CandidatePlan => {
+      let apiKey: string;
+      let baseURL: string | undefined;
+      if (c.base_url === SIMULATOR) {
+        apiKey = 'simulator';
+        baseURL = sim!.url;
+      } else {
+        const key = io.env[c.api_key_env];
+        if (!key) {
+          throw new HarnessError('PROVIDER_AUTH', `candidate "${c.id}": environment variable ${c.api_key_env} is not set`, {
+            hint: `export ${c.api_key_env}=… (the key is read from the environment only, never from a config or the database)`,
+          });
+        }
+        apiKey = key;
+        baseURL = c.base_url ?? io.env.OPENAI_BASE_URL ?? undefined;
+      }
+      const make = io.makeClient ?? ((o) => new OpenAI({ ...o, maxRetries: 0 }));
+      const client = make({ apiKey, baseURL, timeout: config.timeout_ms });
+      return {
+        id: c.id,
+        model: c.model,
+        api: c.api,
+        params: c.params,
+        concurrency: c.concurrency ?? config.concurrency,
+        price: c.price,
+        provider: openaiProvider(client, { api: c.api, clock: io.clock }),
+      };
+    });
+    const scorers = buildScorers(config.scorers, { baseDir: config.baseDir });
+    const progress = progressReporter({ stream: io.stderr, clock: io.clock });
+    const summary = await runEval(
+      {
+        runId: run.id,
+        candidates,
+        repeats: config.repeats,
+        concurrency: opts.concurrency ?? config.concurrency,
+        maxRetries: config.max_retries,
+        timeoutMs: config.timeout_ms,
+        stream: config.stream,
+        retryErrors: opts.retryErrors ?? false,
+      },
+      { store, scorers, clock: io.clock, reporter: progress, signal: io.signal },
+    );
+    progress.finish(summary);
+    store.setRunStatus(run.id, summary.complete ? 'finished' : 'interrupted', summary.complete ? io.clock.isoNow() : null);
+    return { runId: run.id, summary, config };
+  } catch (err) {
+    store.setRunStatus(run.id, 'interrupted');
+    throw err;
+  } finally {
+    await sim?.close();
+  }
+}
+
+async function openRun(store: Store, opts: RunCommandOptions, io: RunIo): Promise<{ run: RunRow; config: ResolvedConfig }> {
+  if (opts.resume !== undefined) {
+    const run = store.getRun(opts.resume);
+    if (!run) throw new HarnessError('RUN_NOT_FOUND', `run ${opts.resume} is not in this database`);
+    const stored = JSON.parse(run.config_json) as ResolvedConfig;
+    if (opts.configPath) {
+      const config = loadConfig(opts.configPath);
+      const { hash } = await checkDataset(config.dataset);
+      if (configHash(config, hash) !== run.config_hash) {
+        throw new HarnessError('RUN_MISMATCH', `run ${run.id} was made from a different config or dataset than ${opts.configPath}`, {
+          hint: `resume it without a config (holdout run --resume ${run.id}) or start a new run`,
+        });
+      }
+    }
+    io.stderr.write(`resuming run ${run.id} (suite ${run.suite})\n`);
+    return { run, config: stored };
+  }
+  if (!opts.configPath) throw new HarnessError('USAGE', 'give a run config, or --resume <run>');
+  const config = loadConfig(opts.configPath);
+  const dataset = await checkDataset(config.dataset);
+  const hash = configHash(config, dataset.hash);
+  if (!opts.fresh) {
+    const unfinished = store.resumableRun(hash);
+    if (unfinished) {
+      io.stderr.write(`resuming unfinished run ${unfinished.id} of the same config (--new starts afresh)\n`);
+      store.setRunStatus(unfinished.id, 'running');
+      return { run: unfinished, config: JSON.parse(unfinished.config_json) as ResolvedConfig };
+    }
+  }
+  const runId = store.createRun(
+    {
+      suite: config.suite,
+      configPath: opts.configPath,
+      configJson: JSON.stringify(config),
+      configHash: hash,
+      datasetPath: config.dataset,
+      datasetHash: dataset.hash,
+      recordCount: dataset.count,
+      repeats: config.repeats,
+      scorersJson: JSON.stringify(config.scorers),
+      createdAt: io.clock.isoNow(),
+    },
+    config.candidates.map((c) => ({
+      candidate: c.id,
+      model: c.model,
+      api: c.api,
+      baseUrl: c.base_url,
+      paramsJson: JSON.stringify(c.params),
+      priceJson: JSON.stringify({ ...c.price.standard, source: c.price.source }),
+    })),
+  );
+  let batch: NewRecord[] = [];
+  let seq = 0;
+  for await (const { record, json } of readRecords(config.dataset)) {
+    batch.push({ id: record.id, api: record.api, tags: record.tags, json });
+    if (batch.length === 1000) {
+      store.insertRecords(runId, batch, seq);
+      seq += batch.length;
+      batch = [];
+    }
+  }
+  store.insertRecords(runId, batch, seq);
+  io.stderr.write(
+    `run ${runId} (suite ${config.suite}): ${dataset.count} records × ${config.candidates.length} candidates × ${config.repeats} repeats\n`,
+  );
+  return { run: store.getRun(runId)!, config };
+}

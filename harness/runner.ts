@@ -1,0 +1,293 @@
+import type { ApiStyle, HoldoutRecord } from '../datasets/record.js';
+import type { CallRow, ScoreRow, Store } from '../results/store.js';
+import type { BoundScorer } from '../scorers/index.js';
+import type { Clock } from './clock.js';
+import { type PriceRule, costUsd } from './pricing.js';
+import type { Completion, ErrorKind, Provider, RetryDecision } from './provider.js';
+import { buildRequest } from './request.js';
+import { dispatch, type Lane } from './scheduler.js';
+
+export interface CandidatePlan {
+  id: string;
+  model: string;
+  api: ApiStyle;
+  params: Record<string, unknown>;
+  concurrency: number;
+  price: PriceRule;
+  provider: Provider;
+}
+
+export interface RunPlan {
+  runId: number;
+  candidates: CandidatePlan[];
+  repeats: number;
+  /** Calls in flight across all candidates. */
+  concurrency: number;
+  /** Retries after the first attempt. */
+  maxRetries: number;
+  /** Per attempt, the whole response included (a stream that stalls mid-body times out too). */
+  timeoutMs: number;
+  stream: boolean;
+  /** Re-attempt work items whose stored row is an error (the new row replaces it). */
+  retryErrors: boolean;
+}
+
+export interface RunProgress {
+  total: number;
+  done: number;
+  errors: number;
+  costUsd: number;
+  /** Items finished by this process (not counting those found already done). */
+  doneNow: number;
+}
+
+export interface RunReporter {
+  start(p: RunProgress): void;
+  callDone(row: CallRow, p: RunProgress): void;
+  warn(message: string): void;
+}
+
+export interface RunSummary extends RunProgress {
+  aborted: boolean;
+  /** Candidates stopped early by an error that every further call would repeat (key, model, quota). */
+  stopped: Record<string, string>;
+  /** Every work item has a row. */
+  complete: boolean;
+}
+
+export interface RunDeps {
+  store: Store;
+  scorers: BoundScorer[];
+  clock: Clock;
+  /** Uniform in [0, 1): backoff jitter. */
+  random?: () => number;
+  reporter?: Partial<RunReporter>;
+  signal?: AbortSignal;
+}
+
+interface WorkItem {
+  recordId: string;
+  bodyJson: string;
+  repeat: number;
+  replace: boolean;
+  pulledAt: number;
+}
+
+/** Errors that every further call of the candidate would repeat: stop sending, record nothing, resume later. */
+const STOPS_CANDIDATE: ReadonlySet<ErrorKind> = new Set(['auth', 'not_found', 'insufficient_quota']);
+const PAGE = 256;
+
+class TimeoutError extends Error {}
+
+/** Exponential backoff like the SDK's: min(0.5 s · 2^(n−1), 8 s), less up to 25% jitter. */
+export function backoffMs(retry: number, random: () => number): number {
+  return Math.min(500 * 2 ** (retry - 1), 8000) * (1 - 0.25 * random());
+}
+
+/**
+ * Replays every record through every candidate (× repeats), scores each output and commits each
+ * call with its scores as soon as it finishes. Work already in the store is skipped, so a rerun
+ * after a crash or Ctrl-C does only what is missing.
+ */
+export async function runEval(plan: RunPlan, deps: RunDeps): Promise<RunSummary> {
+  const { store, clock, signal } = deps;
+  const random = deps.random ?? Math.random;
+  const reporter = deps.reporter ?? {};
+  const stopped: Record<string, string> = {};
+  const total = store.recordCount(plan.runId) * plan.repeats * plan.candidates.length;
+  const existing = store.runTotals(plan.runId);
+  const progress: RunProgress = {
+    total,
+    done: existing.n,
+    errors: existing.errors,
+    costUsd: existing.cost,
+    doneNow: 0,
+  };
+  if (plan.retryErrors) {
+    progress.done -= existing.errors;
+    progress.errors = 0;
+  }
+  reporter.start?.({ ...progress });
+
+  const lanes = plan.candidates.map((c) => lane(c));
+  await dispatch(lanes, plan.concurrency, (item, i) => execute(plan.candidates[i]!, item), signal);
+
+  const aborted = signal?.aborted ?? false;
+  return { ...progress, aborted, stopped, complete: !aborted && progress.done >= total };
+
+  function lane(c: CandidatePlan): Lane<WorkItem> {
+    let afterSeq = -1;
+    let page: { seq: number; record_id: string; body_json: string }[] = [];
+    let index = 0;
+    let repeat = 0;
+    return {
+      limit: c.concurrency,
+      next() {
+        for (;;) {
+          if (stopped[c.id] !== undefined) return undefined;
+          if (index >= page.length) {
+            page = store.recordPage(plan.runId, afterSeq, PAGE);
+            index = 0;
+            repeat = 0;
+            if (page.length === 0) return undefined;
+            afterSeq = page.at(-1)!.seq;
+          }
+          const rec = page[index]!;
+          const r = repeat;
+          if (++repeat >= plan.repeats) {
+            repeat = 0;
+            index++;
+          }
+          const status = store.callStatus(plan.runId, rec.record_id, c.id, r);
+          if (status === 'ok' || (status === 'error' && !plan.retryErrors)) continue;
+          return {
+            recordId: rec.record_id,
+            bodyJson: rec.body_json,
+            repeat: r,
+            replace: status === 'error',
+            pulledAt: clock.now(),
+          };
+        }
+      },
+    };
+  }
+
+  async function execute(c: CandidatePlan, item: WorkItem): Promise<void> {
+    const record = JSON.parse(item.bodyJson) as HoldoutRecord;
+    const { body } = buildRequest(record, { model: c.model, api: c.api, params: c.params, stream: plan.stream });
+    const startedAt = clock.isoNow();
+    let queueMs = 0;
+    let waitedMs = 0;
+    let attempts = 0;
+    let completion: Completion | undefined;
+    let failure: RetryDecision | undefined;
+
+    while (completion === undefined) {
+      attempts++;
+      const attemptStart = clock.now();
+      if (attempts === 1) queueMs = attemptStart - item.pulledAt;
+      const timeout = new AbortController();
+      const timer = setTimeout(() => timeout.abort(new TimeoutError()), plan.timeoutMs);
+      const attemptSignal = signal ? AbortSignal.any([signal, timeout.signal]) : timeout.signal;
+      try {
+        completion = await c.provider.complete(body, attemptSignal);
+      } catch (err) {
+        if (signal?.aborted) return; // Ctrl-C: an unfinished call is not a result; resume redoes it.
+        failure = timeout.signal.aborted
+          ? { retry: true, kind: 'timeout', message: `no complete response within ${plan.timeoutMs} ms` }
+          : c.provider.classify(err);
+        waitedMs += clock.now() - attemptStart;
+      } finally {
+        clearTimeout(timer);
+      }
+      if (completion !== undefined) break;
+      if (STOPS_CANDIDATE.has(failure!.kind)) {
+        if (stopped[c.id] === undefined) {
+          stopped[c.id] = `${failure!.kind}: ${failure!.message}`;
+          reporter.warn?.(`${c.id}: stopped sending after ${failure!.kind} (${failure!.message}); rerun to resume`);
+        }
+        return;
+      }
+      if (!failure!.retry || attempts > plan.maxRetries) break;
+      const wait = failure!.afterMs ?? backoffMs(attempts, random);
+      const sleepStart = clock.now();
+      try {
+        await clock.sleep(wait, signal);
+      } catch {
+        return;
+      }
+      waitedMs += clock.now() - sleepStart;
+    }
+
+    const scores: ScoreRow[] = [];
+    if (completion) {
+      const output = { text: completion.text, toolCalls: completion.toolCalls };
+      for (const s of deps.scorers) {
+        if (!s.appliesTo(record)) continue;
+        const score = await s.score({ record, output });
+        scores.push({ scorer: s.name, ...score });
+      }
+    }
+    const row = toRow(c, item, { completion, failure, attempts, queueMs, waitedMs, startedAt });
+    store.recordCall(row, scores, item.replace);
+    progress.done++;
+    progress.doneNow++;
+    if (row.status === 'error') progress.errors++;
+    progress.costUsd += row.costUsd ?? 0;
+    reporter.callDone?.(row, progress);
+  }
+
+  function toRow(
+    c: CandidatePlan,
+    item: WorkItem,
+    a: {
+      completion?: Completion;
+      failure?: RetryDecision;
+      attempts: number;
+      queueMs: number;
+      waitedMs: number;
+      startedAt: string;
+    },
+  ): CallRow {
+    const base = {
+      runId: plan.runId,
+      recordId: item.recordId,
+      candidate: c.id,
+      repeat: item.repeat,
+      role: 'candidate' as const,
+      attempts: a.attempts,
+      queueMs: a.queueMs,
+      backoffMs: a.waitedMs,
+      startedAt: a.startedAt,
+      finishedAt: clock.isoNow(),
+    };
+    const x = a.completion;
+    if (x) {
+      return {
+        ...base,
+        status: 'ok',
+        output: x.text,
+        toolCallsJson: x.toolCalls.length > 0 ? JSON.stringify(x.toolCalls) : null,
+        finishReason: x.finishReason,
+        inputTokens: x.usage.inputTokens,
+        cachedTokens: x.usage.cachedTokens,
+        outputTokens: x.usage.outputTokens,
+        reasoningTokens: x.usage.reasoningTokens,
+        costUsd: costUsd(x.usage, c.price, x.serviceTier),
+        latencyMs: x.latencyMs,
+        ttftMs: x.ttftMs,
+        errorKind: null,
+        errorMessage: null,
+        httpStatus: 200,
+        servedModel: x.servedModel,
+        requestId: x.requestId,
+        serverMs: x.serverMs,
+        serviceTier: x.serviceTier,
+        simulated: x.simulated,
+      };
+    }
+    const f = a.failure!;
+    return {
+      ...base,
+      status: 'error',
+      output: null,
+      toolCallsJson: null,
+      finishReason: null,
+      inputTokens: null,
+      cachedTokens: null,
+      outputTokens: null,
+      reasoningTokens: null,
+      costUsd: null,
+      latencyMs: null,
+      ttftMs: null,
+      errorKind: f.kind,
+      errorMessage: f.message.slice(0, 2000),
+      httpStatus: f.status ?? null,
+      servedModel: null,
+      requestId: null,
+      serverMs: null,
+      serviceTier: null,
+      simulated: false,
+    };
+  }
+}

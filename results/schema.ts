@@ -1,0 +1,94 @@
+/**
+ * The SQLite schema, versioned with PRAGMA user_version. Each entry of MIGRATIONS moves the
+ * database from version i to i + 1; never edit a shipped entry, append a new one.
+ */
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE runs (
+    id            INTEGER PRIMARY KEY,
+    suite         TEXT NOT NULL,
+    status        TEXT NOT NULL CHECK (status IN ('running', 'interrupted', 'finished')),
+    created_at    TEXT NOT NULL,
+    finished_at   TEXT,
+    config_path   TEXT,
+    config_json   TEXT NOT NULL,   -- resolved config, API keys never included (only env var names)
+    config_hash   TEXT NOT NULL,   -- hash of resolved config + dataset content: what resume matches on
+    dataset_path  TEXT NOT NULL,
+    dataset_hash  TEXT NOT NULL,
+    record_count  INTEGER NOT NULL,
+    repeats       INTEGER NOT NULL,
+    scorers_json  TEXT NOT NULL    -- scorer specs {name, kind, args, match} so a run can be recreated
+  );
+  CREATE INDEX runs_suite ON runs (suite, id);
+  CREATE INDEX runs_hash ON runs (config_hash, status);
+
+  CREATE TABLE candidates (
+    run_id        INTEGER NOT NULL REFERENCES runs (id),
+    candidate     TEXT NOT NULL,
+    model         TEXT NOT NULL,
+    api           TEXT NOT NULL,
+    base_url      TEXT,
+    params_json   TEXT NOT NULL,
+    price_json    TEXT NOT NULL,   -- {input, cached_input, output, source} USD per 1M tokens
+    PRIMARY KEY (run_id, candidate)
+  );
+
+  -- Request bodies are stored once per record, not once per call.
+  CREATE TABLE records (
+    run_id        INTEGER NOT NULL REFERENCES runs (id),
+    record_id     TEXT NOT NULL,
+    seq           INTEGER NOT NULL, -- position in the dataset: the order work is issued in
+    api           TEXT NOT NULL,
+    tags_json     TEXT NOT NULL,
+    body_json     TEXT NOT NULL,    -- the whole normalized record (request, reference, production...)
+    PRIMARY KEY (run_id, record_id)
+  );
+  CREATE UNIQUE INDEX records_seq ON records (run_id, seq);
+
+  CREATE TABLE calls (
+    id               INTEGER PRIMARY KEY,
+    run_id           INTEGER NOT NULL REFERENCES runs (id),
+    record_id        TEXT NOT NULL,
+    candidate        TEXT NOT NULL,
+    repeat           INTEGER NOT NULL,
+    role             TEXT NOT NULL DEFAULT 'candidate', -- candidate | judge | router
+    status           TEXT NOT NULL CHECK (status IN ('ok', 'error')),
+    output           TEXT,
+    tool_calls_json  TEXT,
+    finish_reason    TEXT,
+    input_tokens     INTEGER,
+    cached_tokens    INTEGER,
+    output_tokens    INTEGER,
+    reasoning_tokens INTEGER,
+    cost_usd         REAL,
+    latency_ms       REAL,          -- the successful attempt alone: request sent to last byte
+    ttft_ms          REAL,          -- request sent to first output token (streaming only)
+    queue_ms         REAL,          -- waiting for a concurrency slot, apart from latency
+    backoff_ms       REAL,          -- retry waits and failed attempts, apart from latency
+    attempts         INTEGER NOT NULL,
+    error_kind       TEXT,
+    error_message    TEXT,
+    http_status      INTEGER,
+    served_model     TEXT,          -- the snapshot the API reported serving
+    request_id       TEXT,
+    server_ms        REAL,          -- openai-processing-ms
+    service_tier     TEXT,
+    simulated        INTEGER NOT NULL DEFAULT 0,
+    started_at       TEXT NOT NULL,
+    finished_at      TEXT NOT NULL,
+    UNIQUE (run_id, record_id, candidate, repeat, role)
+  );
+  CREATE INDEX calls_run_candidate ON calls (run_id, candidate, role);
+
+  CREATE TABLE scores (
+    call_id   INTEGER NOT NULL REFERENCES calls (id),
+    scorer    TEXT NOT NULL,
+    value     REAL,                 -- NULL: unscored (the scorer could not judge)
+    passed    INTEGER,              -- NULL: unscored
+    detail    TEXT,
+    PRIMARY KEY (call_id, scorer)
+  );
+  `,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;

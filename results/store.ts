@@ -1,0 +1,300 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { HarnessError } from '../harness/errors.js';
+import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
+
+export interface NewRun {
+  suite: string;
+  configPath?: string;
+  configJson: string;
+  configHash: string;
+  datasetPath: string;
+  datasetHash: string;
+  recordCount: number;
+  repeats: number;
+  scorersJson: string;
+  createdAt: string;
+}
+
+export interface RunRow {
+  id: number;
+  suite: string;
+  status: 'running' | 'interrupted' | 'finished';
+  created_at: string;
+  finished_at: string | null;
+  config_path: string | null;
+  config_json: string;
+  config_hash: string;
+  dataset_path: string;
+  dataset_hash: string;
+  record_count: number;
+  repeats: number;
+  scorers_json: string;
+}
+
+export interface CandidateRow {
+  candidate: string;
+  model: string;
+  api: string;
+  baseUrl?: string;
+  paramsJson: string;
+  priceJson: string;
+}
+
+export interface NewRecord {
+  id: string;
+  api: string;
+  tags: Record<string, string>;
+  /** The whole normalized record as JSON. */
+  json: string;
+}
+
+export interface StoredRecord {
+  seq: number;
+  record_id: string;
+  body_json: string;
+}
+
+/** One finished call, as it is written: every field the calls table holds but its id. */
+export interface CallRow {
+  runId: number;
+  recordId: string;
+  candidate: string;
+  repeat: number;
+  role: 'candidate' | 'judge' | 'router';
+  status: 'ok' | 'error';
+  output: string | null;
+  toolCallsJson: string | null;
+  finishReason: string | null;
+  inputTokens: number | null;
+  cachedTokens: number | null;
+  outputTokens: number | null;
+  reasoningTokens: number | null;
+  costUsd: number | null;
+  latencyMs: number | null;
+  ttftMs: number | null;
+  queueMs: number;
+  backoffMs: number;
+  attempts: number;
+  errorKind: string | null;
+  errorMessage: string | null;
+  httpStatus: number | null;
+  servedModel: string | null;
+  requestId: string | null;
+  serverMs: number | null;
+  serviceTier: string | null;
+  simulated: boolean;
+  startedAt: string;
+  finishedAt: string;
+}
+
+export interface ScoreRow {
+  scorer: string;
+  value: number | null;
+  passed: boolean | null;
+  detail?: string;
+}
+
+/**
+ * The one store: synchronous like better-sqlite3. Tests open it on ':memory:' or a temp file.
+ * Every write that belongs together is one transaction, and none spans an await.
+ */
+export class Store {
+  readonly db: Database.Database;
+  private readonly stmts;
+
+  constructor(path: string) {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    try {
+      this.db = new Database(path);
+    } catch (err) {
+      throw new HarnessError('STORE_OPEN', `cannot open database ${path}: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+    this.db.pragma('journal_mode = WAL');
+    // NORMAL is durable against a process crash in WAL mode (only an OS crash can lose the last commits).
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('foreign_keys = ON');
+    this.db.pragma('busy_timeout = 5000');
+    this.migrate(path);
+    this.stmts = this.prepare();
+  }
+
+  private migrate(path: string): void {
+    const version = this.db.pragma('user_version', { simple: true }) as number;
+    if (version > SCHEMA_VERSION) {
+      throw new HarnessError(
+        'STORE_VERSION',
+        `${path} has schema version ${version}, newer than this holdout understands (${SCHEMA_VERSION}); upgrade holdout`,
+      );
+    }
+    for (let v = version; v < SCHEMA_VERSION; v++) {
+      this.db.transaction(() => {
+        this.db.exec(MIGRATIONS[v]!);
+        this.db.pragma(`user_version = ${v + 1}`);
+      })();
+    }
+  }
+
+  private prepare() {
+    const db = this.db;
+    return {
+      insertRun: db.prepare(`INSERT INTO runs (suite, status, created_at, config_path, config_json, config_hash,
+          dataset_path, dataset_hash, record_count, repeats, scorers_json)
+        VALUES (@suite, 'running', @createdAt, @configPath, @configJson, @configHash, @datasetPath, @datasetHash,
+          @recordCount, @repeats, @scorersJson)`),
+      insertCandidate: db.prepare(`INSERT INTO candidates (run_id, candidate, model, api, base_url, params_json, price_json)
+        VALUES (@runId, @candidate, @model, @api, @baseUrl, @paramsJson, @priceJson)`),
+      insertRecord: db.prepare(`INSERT INTO records (run_id, record_id, seq, api, tags_json, body_json)
+        VALUES (@runId, @recordId, @seq, @api, @tagsJson, @bodyJson)`),
+      getRun: db.prepare('SELECT * FROM runs WHERE id = ?'),
+      latestRun: db.prepare('SELECT * FROM runs ORDER BY id DESC LIMIT 1'),
+      latestRunOfSuite: db.prepare('SELECT * FROM runs WHERE suite = ? ORDER BY id DESC LIMIT 1'),
+      resumable: db.prepare(
+        `SELECT * FROM runs WHERE config_hash = ? AND status != 'finished' ORDER BY id DESC LIMIT 1`,
+      ),
+      setStatus: db.prepare('UPDATE runs SET status = @status, finished_at = @finishedAt WHERE id = @id'),
+      candidates: db.prepare('SELECT * FROM candidates WHERE run_id = ? ORDER BY rowid'),
+      recordPage: db.prepare(
+        'SELECT seq, record_id, body_json FROM records WHERE run_id = ? AND seq > ? ORDER BY seq LIMIT ?',
+      ),
+      callExists: db.prepare(
+        `SELECT status FROM calls WHERE run_id = ? AND record_id = ? AND candidate = ? AND repeat = ? AND role = ?`,
+      ),
+      deleteCall: db.prepare(
+        `DELETE FROM calls WHERE run_id = ? AND record_id = ? AND candidate = ? AND repeat = ? AND role = ? RETURNING id`,
+      ),
+      deleteScores: db.prepare('DELETE FROM scores WHERE call_id = ?'),
+      insertCall: db.prepare(`INSERT INTO calls (run_id, record_id, candidate, repeat, role, status, output,
+          tool_calls_json, finish_reason, input_tokens, cached_tokens, output_tokens, reasoning_tokens, cost_usd,
+          latency_ms, ttft_ms, queue_ms, backoff_ms, attempts, error_kind, error_message, http_status,
+          served_model, request_id, server_ms, service_tier, simulated, started_at, finished_at)
+        VALUES (@runId, @recordId, @candidate, @repeat, @role, @status, @output, @toolCallsJson, @finishReason,
+          @inputTokens, @cachedTokens, @outputTokens, @reasoningTokens, @costUsd, @latencyMs, @ttftMs, @queueMs,
+          @backoffMs, @attempts, @errorKind, @errorMessage, @httpStatus, @servedModel, @requestId, @serverMs,
+          @serviceTier, @simulated, @startedAt, @finishedAt)`),
+      insertScore: db.prepare(`INSERT INTO scores (call_id, scorer, value, passed, detail)
+        VALUES (@callId, @scorer, @value, @passed, @detail)`),
+      recordCount: db.prepare('SELECT count(*) FROM records WHERE run_id = ?').pluck(),
+      countCalls: db.prepare(
+        `SELECT count(*) AS n, sum(status = 'error') AS errors, coalesce(sum(cost_usd), 0) AS cost
+         FROM calls WHERE run_id = ? AND role = 'candidate'`,
+      ),
+    };
+  }
+
+  createRun(run: NewRun, candidates: CandidateRow[]): number {
+    return this.db.transaction(() => {
+      const id = Number(this.stmts.insertRun.run({ ...run, configPath: run.configPath ?? null }).lastInsertRowid);
+      for (const c of candidates) this.stmts.insertCandidate.run({ ...c, runId: id, baseUrl: c.baseUrl ?? null });
+      return id;
+    })();
+  }
+
+  /** Stores one batch of records, in dataset order from `startSeq`, in one transaction. */
+  insertRecords(runId: number, rows: NewRecord[], startSeq: number): void {
+    this.db.transaction(() => {
+      rows.forEach((r, i) => {
+        this.stmts.insertRecord.run({
+          runId,
+          recordId: r.id,
+          seq: startSeq + i,
+          api: r.api,
+          tagsJson: JSON.stringify(r.tags),
+          bodyJson: r.json,
+        });
+      });
+    })();
+  }
+
+  getRun(id: number): RunRow | undefined {
+    return this.stmts.getRun.get(id) as RunRow | undefined;
+  }
+
+  latestRun(suite?: string): RunRow | undefined {
+    return (suite ? this.stmts.latestRunOfSuite.get(suite) : this.stmts.latestRun.get()) as RunRow | undefined;
+  }
+
+  /** The newest unfinished run with this config hash: what a plain rerun after a crash picks up. */
+  resumableRun(configHash: string): RunRow | undefined {
+    return this.stmts.resumable.get(configHash) as RunRow | undefined;
+  }
+
+  setRunStatus(id: number, status: RunRow['status'], finishedAt: string | null = null): void {
+    this.stmts.setStatus.run({ id, status, finishedAt });
+  }
+
+  candidates(runId: number): {
+    candidate: string;
+    model: string;
+    api: string;
+    base_url: string | null;
+    params_json: string;
+    price_json: string;
+  }[] {
+    return this.stmts.candidates.all(runId) as never;
+  }
+
+  /** Records after `afterSeq`, in dataset order: keyset paging, so no cursor stays open across awaits. */
+  recordPage(runId: number, afterSeq: number, limit: number): StoredRecord[] {
+    return this.stmts.recordPage.all(runId, afterSeq, limit) as StoredRecord[];
+  }
+
+  callStatus(
+    runId: number,
+    recordId: string,
+    candidate: string,
+    repeat: number,
+    role = 'candidate',
+  ): 'ok' | 'error' | undefined {
+    const row = this.stmts.callExists.get(runId, recordId, candidate, repeat, role) as
+      | { status: 'ok' | 'error' }
+      | undefined;
+    return row?.status;
+  }
+
+  /**
+   * Writes a finished call and its scores in one transaction, committed before returning.
+   * `replace` lets a retry of an errored call (`--retry-errors`) supersede the old error row.
+   */
+  recordCall(call: CallRow, scores: ScoreRow[], replace = false): number {
+    return this.db.transaction(() => {
+      if (replace) {
+        const old = this.stmts.deleteCall.get(call.runId, call.recordId, call.candidate, call.repeat, call.role) as
+          | { id: number }
+          | undefined;
+        if (old) this.stmts.deleteScores.run(old.id);
+      }
+      const callId = Number(this.stmts.insertCall.run({ ...call, simulated: call.simulated ? 1 : 0 }).lastInsertRowid);
+      for (const s of scores) {
+        this.stmts.insertScore.run({
+          callId,
+          scorer: s.scorer,
+          value: s.value,
+          passed: s.passed === null ? null : s.passed ? 1 : 0,
+          detail: s.detail ?? null,
+        });
+      }
+      return callId;
+    })();
+  }
+
+  recordCount(runId: number): number {
+    return this.stmts.recordCount.get(runId) as number;
+  }
+
+  runTotals(runId: number): { n: number; errors: number; cost: number } {
+    const r = this.stmts.countCalls.get(runId) as { n: number; errors: number | null; cost: number };
+    return { n: r.n, errors: r.errors ?? 0, cost: r.cost };
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
+
+export function openStore(path: string): Store {
+  return new Store(path);
+}
