@@ -15,8 +15,9 @@ export const LabelArgs = z
     const fold = (s: string) => (o.case_sensitive ? s : s.toLowerCase());
     const owner = new Map<string, string>();
     o.labels?.forEach((l, i) => {
-      if (owner.has(fold(l)))
+      if (owner.has(fold(l))) {
         ctx.addIssue({ code: 'custom', path: ['labels', i], message: `duplicate label "${l}"` });
+      }
       owner.set(fold(l), l);
     });
     for (const [canonical, spellings] of Object.entries(o.aliases ?? {})) {
