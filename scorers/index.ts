@@ -5,6 +5,7 @@ import { JsonArgs, json } from './json.js';
 import { LabelArgs, label } from './label.js';
 import { ExactArgs, exact, NormalizedArgs, normalized } from './match.js';
 import type { Score, ScoreInput, Scorer, ScorerFactory } from './types.js';
+import { UNSCORED } from './types.js';
 
 export type { ExtractedLabel, LabelOptions } from './label.js';
 export { extractLabel } from './label.js';
@@ -90,22 +91,21 @@ export function bindScorer(scorer: Scorer, spec: ScorerSpec): BoundScorer {
       try {
         const s = await scorer.score(input);
         const value = s.value;
-        if (value === null) return s.detail === undefined ? UNSCORED_BARE() : unscored(s.detail);
+        if (value === null) {
+          return s.detail === undefined ? { value: null, passed: null } : UNSCORED(s.detail);
+        }
         if (typeof value !== 'number' || !(value >= 0 && value <= 1)) {
-          return unscored(`scorer error: value ${String(value)} is not a number in [0, 1]`);
+          return UNSCORED(`scorer error: value ${String(value)} is not a number in [0, 1]`);
         }
         const passed = value >= threshold;
         // A fresh object every time: scorers may share constant scores, callers may annotate ours.
         return s.detail === undefined ? { value, passed } : { value, passed, detail: s.detail };
       } catch (e) {
-        return unscored(`scorer error: ${e instanceof Error ? e.message : String(e)}`);
+        return UNSCORED(`scorer error: ${e instanceof Error ? e.message : String(e)}`);
       }
     },
   };
 }
-
-const unscored = (detail: string): Score => ({ value: null, passed: null, detail });
-const UNSCORED_BARE = (): Score => ({ value: null, passed: null });
 
 function tagFilter(match: ScorerSpec['match']): (record: HoldoutRecord) => boolean {
   if (match === undefined) return () => true;

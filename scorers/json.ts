@@ -104,7 +104,7 @@ function parseJson(text: string): Parsed {
 }
 
 /** The output as JSON: the whole text, or else the content of its single fenced code block. */
-export function parseOutput(text: string): Parsed {
+function parseOutput(text: string): Parsed {
   const whole = parseJson(text);
   if (whole.ok || !text.includes('```')) return whole;
   const fences = [...text.matchAll(FENCE)];
@@ -129,7 +129,7 @@ const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** JSON equality: object key order ignored, array order kept, numbers by value (`===`). */
-export function jsonEqual(a: unknown, b: unknown): boolean {
+function jsonEqual(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
   if (Array.isArray(a)) {

@@ -111,7 +111,9 @@ describe('label options', () => {
   };
 
   it('rejects aliases for labels that are not allowed', () => {
-    expect(issues({ labels: ['yes', 'no'], aliases: { maybe: ['perhaps'] } })).toContain('→ at aliases.maybe');
+    expect(issues({ labels: ['yes', 'no'], aliases: { maybe: ['perhaps'] } })).toContain(
+      '→ at aliases.maybe',
+    );
   });
 
   it('rejects duplicate labels and spellings that mean two labels', () => {

@@ -4,7 +4,8 @@ import { exact, normalized } from '../../scorers/match.js';
 import type { Score } from '../../scorers/types.js';
 import { input } from './fixtures.js';
 
-const make = (factory: typeof exact, opts: object = {}) => factory.create(factory.kind, factory.args.parse(opts));
+const make = (factory: typeof exact, opts: object = {}) =>
+  factory.create(factory.kind, factory.args.parse(opts));
 const run = (factory: typeof exact, text: string, expected: string, opts?: object) =>
   make(factory, opts).score(input(text, { output: expected })) as Score;
 
