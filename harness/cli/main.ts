@@ -197,7 +197,7 @@ export function buildCli(y: Argv, h: Handlers) {
     )
     .command(
       'demo',
-      'run the bundled sample bake-off (330 records × 3 simulated models) on the local simulator',
+      'run the bundled sample bake-off (332 records × 3 simulated models) on the local simulator',
       (c) =>
         c.option('db', db).option('format', format).option('concurrency', { type: 'number', describe: 'total calls in flight' }),
       (a) => h.demo(a),
