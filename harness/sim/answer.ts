@@ -19,7 +19,10 @@ export const AnswerKeySchema = z.record(
 export function parseAnswerKey(input: unknown, source = 'answer key'): AnswerKey {
   const parsed = AnswerKeySchema.safeParse(input);
   if (!parsed.success) {
-    throw new HarnessError('CONFIG_INVALID', `Invalid simulator ${source}:\n${z.prettifyError(parsed.error)}`);
+    throw new HarnessError(
+      'CONFIG_INVALID',
+      `Invalid simulator ${source}:\n${z.prettifyError(parsed.error)}`,
+    );
   }
   return parsed.data;
 }
@@ -53,8 +56,27 @@ export interface SimAnswer {
 
 const FILLER_MAX_TOKENS = 40;
 const FILLER_WORDS = [
-  'placeholder', 'text', 'for', 'offline', 'evaluation', 'with', 'no', 'real', 'model', 'behind', 'it',
-  'deterministic', 'per', 'prompt', 'and', 'seed', 'the', 'simulator', 'writes', 'this', 'filler',
+  'placeholder',
+  'text',
+  'for',
+  'offline',
+  'evaluation',
+  'with',
+  'no',
+  'real',
+  'model',
+  'behind',
+  'it',
+  'deterministic',
+  'per',
+  'prompt',
+  'and',
+  'seed',
+  'the',
+  'simulator',
+  'writes',
+  'this',
+  'filler',
 ];
 
 /**

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { HarnessError } from '../errors.js';
 import { Rng } from './hash.js';
 
 export type FaultKind =
@@ -47,7 +48,12 @@ const FaultRuleSchema = z.strictObject({
 
 export function parseFaults(input: unknown, source = 'faults'): FaultRule[] {
   const parsed = z.array(FaultRuleSchema).safeParse(input);
-  if (!parsed.success) throw new Error(`Invalid simulator ${source}:\n${z.prettifyError(parsed.error)}`);
+  if (!parsed.success) {
+    throw new HarnessError(
+      'CONFIG_INVALID',
+      `Invalid simulator ${source}:\n${z.prettifyError(parsed.error)}`,
+    );
+  }
   return parsed.data;
 }
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { HarnessError } from '../errors.js';
 import type { Rng } from './hash.js';
 
 export interface SimProfile {
@@ -45,7 +46,12 @@ export const DEFAULT_PROFILES: Record<string, SimProfile> = {
 /** Validates profiles, throwing one message that lists every problem. */
 export function parseProfiles(input: unknown, source = 'profiles'): Record<string, SimProfile> {
   const parsed = SimProfilesSchema.safeParse(input);
-  if (!parsed.success) throw new Error(`Invalid simulator ${source}:\n${z.prettifyError(parsed.error)}`);
+  if (!parsed.success) {
+    throw new HarnessError(
+      'CONFIG_INVALID',
+      `Invalid simulator ${source}:\n${z.prettifyError(parsed.error)}`,
+    );
+  }
   return parsed.data;
 }
 

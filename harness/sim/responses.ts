@@ -97,7 +97,10 @@ export function responsesStreamPlan(call: SimCall, body: Record<string, unknown>
 
   const head =
     ev({ type: 'response.created', response: responseObject(call, body, 'in_progress', []) as Response }) +
-    ev({ type: 'response.in_progress', response: responseObject(call, body, 'in_progress', []) as Response }) +
+    ev({
+      type: 'response.in_progress',
+      response: responseObject(call, body, 'in_progress', []) as Response,
+    }) +
     ev({ type: 'response.output_item.added', output_index: 0, item: message(call, '', false) }) +
     ev({ type: 'response.content_part.added', ...at, part: outputText('') });
   const deltas = splitDeltas(call.output).map((delta) =>

@@ -13,11 +13,14 @@ export interface SimCallLog {
   fault?: FaultKind;
   /** Receipt of the request to the last byte written (or to the socket closing). */
   serviceMs: number;
+  /** The sampled latency the simulator aimed for; 0 for calls that got no simulated answer. */
+  latencyMs: number;
   inputTokens: number;
   cachedTokens: number;
   /** Includes reasoning tokens, as the API's completion/output tokens do. */
   outputTokens: number;
   reasoningTokens: number;
+  /** The text generated; for a truncated stream, only the part that was sent. */
   output: string;
   /** Whether the output is the answer-key answer; absent when the prompt has no key entry. */
   correct?: boolean;
@@ -78,7 +81,8 @@ export class StatsRecorder {
   }
 
   find(requestId: string): SimCallLog | undefined {
-    return this.byId.get(requestId);
+    const e = this.byId.get(requestId);
+    return e && { ...e };
   }
 
   snapshot(withLog = true): SimStats {
@@ -104,7 +108,7 @@ export class StatsRecorder {
     this.requests = 0;
     this.byModel.clear();
     this.maxInFlight = this.inFlight;
-    this.maxInFlightByModel = new Map(this.inFlightByModel);
+    this.maxInFlightByModel = new Map([...this.inFlightByModel].filter(([, n]) => n > 0));
     this.ring = new Array(this.logLimit);
     this.next = 0;
     this.byId.clear();

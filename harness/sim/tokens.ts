@@ -22,7 +22,8 @@ function turnLine(turn: unknown): string {
   if (!turn || typeof turn !== 'object') return '';
   const t = turn as Turn;
   // Role-less Responses items (function_call, function_call_output, reasoning): their JSON is the text.
-  if (typeof t.role !== 'string') return `${typeof t.type === 'string' ? t.type : 'item'}: ${JSON.stringify(t)}\n`;
+  if (typeof t.role !== 'string')
+    return `${typeof t.type === 'string' ? t.type : 'item'}: ${JSON.stringify(t)}\n`;
   let text = contentText(t.content);
   if (t.tool_calls !== undefined) text += JSON.stringify(t.tool_calls);
   return `${t.role}: ${text}\n`;
