@@ -3,4 +3,8 @@
 import { hideBin } from 'yargs/helpers';
 import { main } from '../dist/harness/cli/main.js';
 
-process.exitCode = await main(hideBin(process.argv), { stdout: process.stdout, stderr: process.stderr, env: process.env });
+process.exitCode = await main(hideBin(process.argv), {
+  stdout: process.stdout,
+  stderr: process.stderr,
+  env: process.env,
+});

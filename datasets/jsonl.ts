@@ -25,9 +25,13 @@ export async function* readLines(path: string, onBytes?: (chunk: Buffer) => void
   try {
     await opened;
   } catch (err) {
-    throw new HarnessError('DATASET_NOT_FOUND', `cannot read dataset ${path}: ${(err as NodeJS.ErrnoException).code}`, {
-      cause: err,
-    });
+    throw new HarnessError(
+      'DATASET_NOT_FOUND',
+      `cannot read dataset ${path}: ${(err as NodeJS.ErrnoException).code}`,
+      {
+        cause: err,
+      },
+    );
   }
   const tap = new Transform({
     transform(chunk: Buffer, _enc, done) {
@@ -64,7 +68,9 @@ export function parseRecordLine(path: string, l: JsonlLine): RecordAt {
   }
   const parsed = HoldoutRecord.safeParse(value);
   if (!parsed.success) {
-    const reasons = parsed.error.issues.map((i) => `${i.path.join('.') || '(record)'}: ${i.message}`).join('; ');
+    const reasons = parsed.error.issues
+      .map((i) => `${i.path.join('.') || '(record)'}: ${i.message}`)
+      .join('; ');
     throw new HarnessError('DATASET_INVALID', `${path}:${l.line}: not a holdout record: ${reasons}`);
   }
   return { line: l.line, record: parsed.data, json: JSON.stringify(parsed.data) };
@@ -94,7 +100,11 @@ export async function checkDataset(path: string, maxErrors = 20): Promise<Datase
     try {
       const { record } = parseRecordLine(path, l);
       const first = ids.get(record.id);
-      if (first !== undefined) throw new HarnessError('DATASET_INVALID', `${path}:${l.line}: duplicate id "${record.id}" (first on line ${first})`);
+      if (first !== undefined)
+        throw new HarnessError(
+          'DATASET_INVALID',
+          `${path}:${l.line}: duplicate id "${record.id}" (first on line ${first})`,
+        );
       ids.set(record.id, l.line);
       count++;
     } catch (err) {
@@ -105,9 +115,11 @@ export async function checkDataset(path: string, maxErrors = 20): Promise<Datase
   }
   if (errors.length > 0) {
     const tail = more > 0 ? `\n  … and ${more} more` : '';
-    throw new HarnessError('DATASET_INVALID', `${path} has invalid records:\n${errors.map((e) => `  ${e}`).join('\n')}${tail}`);
+    throw new HarnessError(
+      'DATASET_INVALID',
+      `${path} has invalid records:\n${errors.map((e) => `  ${e}`).join('\n')}${tail}`,
+    );
   }
   if (count === 0) throw new HarnessError('DATASET_EMPTY', `${path} has no records`);
   return { count, hash: hash.digest('hex') };
 }
-

@@ -64,9 +64,13 @@ export function loadConfig(path: string): ResolvedConfig {
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new HarnessError('CONFIG_NOT_FOUND', `cannot read config ${path}: ${(err as NodeJS.ErrnoException).code}`, {
-      cause: err,
-    });
+    throw new HarnessError(
+      'CONFIG_NOT_FOUND',
+      `cannot read config ${path}: ${(err as NodeJS.ErrnoException).code}`,
+      {
+        cause: err,
+      },
+    );
   }
   const doc = parseDocument(text, { prettyErrors: true });
   if (doc.errors.length > 0) {
@@ -79,13 +83,17 @@ export function loadConfig(path: string): ResolvedConfig {
 export function resolveConfig(raw: unknown, path: string): ResolvedConfig {
   const parsed = RunConfig.safeParse(raw ?? {});
   if (!parsed.success) {
-    throw new HarnessError('CONFIG_INVALID', `${path} has invalid fields:\n${indent(z.prettifyError(parsed.error))}`);
+    throw new HarnessError(
+      'CONFIG_INVALID',
+      `${path} has invalid fields:\n${indent(z.prettifyError(parsed.error))}`,
+    );
   }
   const cfg = parsed.data;
   const problems: string[] = [];
   const seen = new Map<string, number>();
   const candidates = cfg.candidates.map((c, i): ResolvedCandidate => {
-    if (seen.has(c.id)) problems.push(`candidates[${i}].id: "${c.id}" is already used by candidates[${seen.get(c.id)}]`);
+    if (seen.has(c.id))
+      problems.push(`candidates[${i}].id: "${c.id}" is already used by candidates[${seen.get(c.id)}]`);
     seen.set(c.id, i);
     const price = resolvePrice(c.model, c.price);
     if (!price) {
@@ -93,18 +101,26 @@ export function resolveConfig(raw: unknown, path: string): ResolvedConfig {
         `candidates[${i}].price: no bundled price for model "${c.model}"; give price: {input, cached_input, output} in USD per 1M tokens`,
       );
     }
-    return { ...c, price: price ?? { standard: { input: 0, cached_input: 0, output: 0 }, source: 'missing' } };
+    return {
+      ...c,
+      price: price ?? { standard: { input: 0, cached_input: 0, output: 0 }, source: 'missing' },
+    };
   });
   const names = new Map<string, number>();
   cfg.scorers.forEach((s, i) => {
     const name = s.name ?? s.kind;
     if (names.has(name)) {
-      problems.push(`scorers[${i}].name: "${name}" is already used by scorers[${names.get(name)}]; give each a unique name`);
+      problems.push(
+        `scorers[${i}].name: "${name}" is already used by scorers[${names.get(name)}]; give each a unique name`,
+      );
     }
     names.set(name, i);
   });
   if (problems.length > 0) {
-    throw new HarnessError('CONFIG_INVALID', `${path} has invalid fields:\n${problems.map((p) => `  ✖ ${p}`).join('\n')}`);
+    throw new HarnessError(
+      'CONFIG_INVALID',
+      `${path} has invalid fields:\n${problems.map((p) => `  ✖ ${p}`).join('\n')}`,
+    );
   }
   const baseDir = dirname(resolve(path));
   return {

@@ -83,7 +83,10 @@ export function costUsd(usage: Usage, rule: PriceRule, serviceTier?: string | nu
     price = scale(price, long.input, long.output);
   }
   const uncached = Math.max(0, usage.inputTokens - usage.cachedTokens);
-  return (uncached * price.input + usage.cachedTokens * price.cached_input + usage.outputTokens * price.output) / 1e6;
+  return (
+    (uncached * price.input + usage.cachedTokens * price.cached_input + usage.outputTokens * price.output) /
+    1e6
+  );
 }
 
 function scale(pr: Price, inputFactor: number, outputFactor: number): Price {

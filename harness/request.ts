@@ -46,8 +46,22 @@ export function buildRequest(record: HoldoutRecord, target: RequestTarget): Buil
   return { body, dropped: translated.dropped };
 }
 
-const CHAT_ONLY = ['n', 'stop', 'seed', 'logprobs', 'top_logprobs', 'presence_penalty', 'frequency_penalty',
-  'logit_bias', 'modalities', 'audio', 'prediction', 'web_search_options', 'function_call', 'functions'];
+const CHAT_ONLY = [
+  'n',
+  'stop',
+  'seed',
+  'logprobs',
+  'top_logprobs',
+  'presence_penalty',
+  'frequency_penalty',
+  'logit_bias',
+  'modalities',
+  'audio',
+  'prediction',
+  'web_search_options',
+  'function_call',
+  'functions',
+];
 
 export function chatToResponses(chat: Body): BuiltRequest {
   const out: Body = {};
@@ -108,7 +122,8 @@ function chatContentToResponses(content: unknown, role: string): unknown {
   if (typeof content === 'string') return content;
   if (!Array.isArray(content)) return content;
   return (content as Item[]).map((part) => {
-    if (part.type === 'text') return { type: role === 'assistant' ? 'output_text' : 'input_text', text: part.text };
+    if (part.type === 'text')
+      return { type: role === 'assistant' ? 'output_text' : 'input_text', text: part.text };
     if (part.type === 'image_url') {
       const img = part.image_url as Item;
       return { type: 'input_image', image_url: img.url, detail: img.detail ?? 'auto' };
@@ -120,7 +135,13 @@ function chatContentToResponses(content: unknown, role: string): unknown {
 function chatFormatToText(format: Item): Item {
   if (format.type === 'json_schema') {
     const js = format.json_schema as Item;
-    return { type: 'json_schema', name: js.name, schema: js.schema, strict: js.strict, description: js.description };
+    return {
+      type: 'json_schema',
+      name: js.name,
+      schema: js.schema,
+      strict: js.strict,
+      description: js.description,
+    };
   }
   return { type: format.type };
 }
@@ -128,7 +149,13 @@ function chatFormatToText(format: Item): Item {
 function chatToolToResponses(tool: Item): Item {
   if (tool.type !== 'function') return tool;
   const fn = tool.function as Item;
-  return { type: 'function', name: fn.name, description: fn.description, parameters: fn.parameters, strict: fn.strict ?? false };
+  return {
+    type: 'function',
+    name: fn.name,
+    description: fn.description,
+    parameters: fn.parameters,
+    strict: fn.strict ?? false,
+  };
 }
 
 function chatToolChoiceToResponses(choice: unknown): unknown {
@@ -138,8 +165,16 @@ function chatToolChoiceToResponses(choice: unknown): unknown {
   return choice;
 }
 
-const RESPONSES_ONLY = ['previous_response_id', 'include', 'truncation', 'background', 'conversation',
-  'prompt', 'max_tool_calls', 'context_management'];
+const RESPONSES_ONLY = [
+  'previous_response_id',
+  'include',
+  'truncation',
+  'background',
+  'conversation',
+  'prompt',
+  'max_tool_calls',
+  'context_management',
+];
 
 export function responsesToChat(resp: Body): BuiltRequest {
   const out: Body = {};
@@ -188,9 +223,14 @@ export function responsesToChat(resp: Body): BuiltRequest {
 
 function appendResponsesItem(messages: Item[], item: Item): void {
   if (item.type === 'function_call') {
-    const call = { id: item.call_id, type: 'function', function: { name: item.name, arguments: item.arguments } };
+    const call = {
+      id: item.call_id,
+      type: 'function',
+      function: { name: item.name, arguments: item.arguments },
+    };
     const last = messages.at(-1);
-    if (last && last.role === 'assistant' && Array.isArray(last.tool_calls)) (last.tool_calls as Item[]).push(call);
+    if (last && last.role === 'assistant' && Array.isArray(last.tool_calls))
+      (last.tool_calls as Item[]).push(call);
     else messages.push({ role: 'assistant', content: null, tool_calls: [call] });
     return;
   }
@@ -215,7 +255,12 @@ function textFormatToChat(format: Item): Item {
   if (format.type === 'json_schema') {
     return {
       type: 'json_schema',
-      json_schema: { name: format.name, schema: format.schema, strict: format.strict, description: format.description },
+      json_schema: {
+        name: format.name,
+        schema: format.schema,
+        strict: format.strict,
+        description: format.description,
+      },
     };
   }
   return { type: format.type };
@@ -225,12 +270,18 @@ function responsesToolToChat(tool: Item): Item {
   if (tool.type !== 'function') return tool;
   return {
     type: 'function',
-    function: { name: tool.name, description: tool.description, parameters: tool.parameters, strict: tool.strict },
+    function: {
+      name: tool.name,
+      description: tool.description,
+      parameters: tool.parameters,
+      strict: tool.strict,
+    },
   };
 }
 
 function textOf(content: unknown): string {
   if (typeof content === 'string') return content;
-  if (Array.isArray(content)) return (content as Item[]).map((p) => (typeof p.text === 'string' ? p.text : '')).join('');
+  if (Array.isArray(content))
+    return (content as Item[]).map((p) => (typeof p.text === 'string' ? p.text : '')).join('');
   return JSON.stringify(content ?? '');
 }

@@ -76,9 +76,13 @@ export async function runCommand(store: Store, opts: RunCommandOptions, io: RunI
       } else {
         const key = io.env[c.api_key_env];
         if (!key) {
-          throw new HarnessError('PROVIDER_AUTH', `candidate "${c.id}": environment variable ${c.api_key_env} is not set`, {
-            hint: `export ${c.api_key_env}=… (the key is read from the environment only, never from a config or the database)`,
-          });
+          throw new HarnessError(
+            'PROVIDER_AUTH',
+            `candidate "${c.id}": environment variable ${c.api_key_env} is not set`,
+            {
+              hint: `export ${c.api_key_env}=… (the key is read from the environment only, never from a config or the database)`,
+            },
+          );
         }
         apiKey = key;
         baseURL = c.base_url ?? io.env.OPENAI_BASE_URL ?? undefined;
@@ -111,7 +115,11 @@ export async function runCommand(store: Store, opts: RunCommandOptions, io: RunI
       { store, scorers, clock: io.clock, reporter: progress, signal: io.signal },
     );
     progress.finish(summary);
-    store.setRunStatus(run.id, summary.complete ? 'finished' : 'interrupted', summary.complete ? io.clock.isoNow() : null);
+    store.setRunStatus(
+      run.id,
+      summary.complete ? 'finished' : 'interrupted',
+      summary.complete ? io.clock.isoNow() : null,
+    );
     return { runId: run.id, summary, config };
   } catch (err) {
     store.setRunStatus(run.id, 'interrupted');
@@ -121,7 +129,11 @@ export async function runCommand(store: Store, opts: RunCommandOptions, io: RunI
   }
 }
 
-async function openRun(store: Store, opts: RunCommandOptions, io: RunIo): Promise<{ run: RunRow; config: ResolvedConfig }> {
+async function openRun(
+  store: Store,
+  opts: RunCommandOptions,
+  io: RunIo,
+): Promise<{ run: RunRow; config: ResolvedConfig }> {
   if (opts.resume !== undefined) {
     const run = store.getRun(opts.resume);
     if (!run) throw new HarnessError('RUN_NOT_FOUND', `run ${opts.resume} is not in this database`);
@@ -130,9 +142,13 @@ async function openRun(store: Store, opts: RunCommandOptions, io: RunIo): Promis
       const config = loadConfig(opts.configPath);
       const { hash } = await checkDataset(config.dataset);
       if (configHash(config, hash) !== run.config_hash) {
-        throw new HarnessError('RUN_MISMATCH', `run ${run.id} was made from a different config or dataset than ${opts.configPath}`, {
-          hint: `resume it without a config (holdout run --resume ${run.id}) or start a new run`,
-        });
+        throw new HarnessError(
+          'RUN_MISMATCH',
+          `run ${run.id} was made from a different config or dataset than ${opts.configPath}`,
+          {
+            hint: `resume it without a config (holdout run --resume ${run.id}) or start a new run`,
+          },
+        );
       }
     }
     io.stderr.write(`resuming run ${run.id} (suite ${run.suite})\n`);

@@ -154,7 +154,12 @@ export async function runEval(plan: RunPlan, deps: RunDeps): Promise<RunSummary>
 
   async function execute(c: CandidatePlan, item: WorkItem): Promise<void> {
     const record = JSON.parse(item.bodyJson) as HoldoutRecord;
-    const { body } = buildRequest(record, { model: c.model, api: c.api, params: c.params, stream: plan.stream });
+    const { body } = buildRequest(record, {
+      model: c.model,
+      api: c.api,
+      params: c.params,
+      stream: plan.stream,
+    });
     const startedAt = clock.isoNow();
     let queueMs = 0;
     let waitedMs = 0;
@@ -184,7 +189,9 @@ export async function runEval(plan: RunPlan, deps: RunDeps): Promise<RunSummary>
       if (STOPS_CANDIDATE.has(failure!.kind)) {
         if (stopped[c.id] === undefined) {
           stopped[c.id] = `${failure!.kind}: ${failure!.message}`;
-          reporter.warn?.(`${c.id}: stopped sending after ${failure!.kind} (${failure!.message}); rerun to resume`);
+          reporter.warn?.(
+            `${c.id}: stopped sending after ${failure!.kind} (${failure!.message}); rerun to resume`,
+          );
         }
         return;
       }

@@ -141,11 +141,13 @@ export class Store {
   private prepare() {
     const db = this.db;
     return {
-      insertRun: db.prepare(`INSERT INTO runs (suite, status, created_at, config_path, config_json, config_hash,
+      insertRun:
+        db.prepare(`INSERT INTO runs (suite, status, created_at, config_path, config_json, config_hash,
           dataset_path, dataset_hash, record_count, repeats, scorers_json)
         VALUES (@suite, 'running', @createdAt, @configPath, @configJson, @configHash, @datasetPath, @datasetHash,
           @recordCount, @repeats, @scorersJson)`),
-      insertCandidate: db.prepare(`INSERT INTO candidates (run_id, candidate, model, api, base_url, params_json, price_json)
+      insertCandidate:
+        db.prepare(`INSERT INTO candidates (run_id, candidate, model, api, base_url, params_json, price_json)
         VALUES (@runId, @candidate, @model, @api, @baseUrl, @paramsJson, @priceJson)`),
       insertRecord: db.prepare(`INSERT INTO records (run_id, record_id, seq, api, tags_json, body_json)
         VALUES (@runId, @recordId, @seq, @api, @tagsJson, @bodyJson)`),
@@ -187,8 +189,11 @@ export class Store {
 
   createRun(run: NewRun, candidates: CandidateRow[]): number {
     return this.db.transaction(() => {
-      const id = Number(this.stmts.insertRun.run({ ...run, configPath: run.configPath ?? null }).lastInsertRowid);
-      for (const c of candidates) this.stmts.insertCandidate.run({ ...c, runId: id, baseUrl: c.baseUrl ?? null });
+      const id = Number(
+        this.stmts.insertRun.run({ ...run, configPath: run.configPath ?? null }).lastInsertRowid,
+      );
+      for (const c of candidates)
+        this.stmts.insertCandidate.run({ ...c, runId: id, baseUrl: c.baseUrl ?? null });
       return id;
     })();
   }
@@ -214,7 +219,9 @@ export class Store {
   }
 
   latestRun(suite?: string): RunRow | undefined {
-    return (suite ? this.stmts.latestRunOfSuite.get(suite) : this.stmts.latestRun.get()) as RunRow | undefined;
+    return (suite ? this.stmts.latestRunOfSuite.get(suite) : this.stmts.latestRun.get()) as
+      | RunRow
+      | undefined;
   }
 
   /** The newest unfinished run with this config hash: what a plain rerun after a crash picks up. */
@@ -262,12 +269,18 @@ export class Store {
   recordCall(call: CallRow, scores: ScoreRow[], replace = false): number {
     return this.db.transaction(() => {
       if (replace) {
-        const old = this.stmts.deleteCall.get(call.runId, call.recordId, call.candidate, call.repeat, call.role) as
-          | { id: number }
-          | undefined;
+        const old = this.stmts.deleteCall.get(
+          call.runId,
+          call.recordId,
+          call.candidate,
+          call.repeat,
+          call.role,
+        ) as { id: number } | undefined;
         if (old) this.stmts.deleteScores.run(old.id);
       }
-      const callId = Number(this.stmts.insertCall.run({ ...call, simulated: call.simulated ? 1 : 0 }).lastInsertRowid);
+      const callId = Number(
+        this.stmts.insertCall.run({ ...call, simulated: call.simulated ? 1 : 0 }).lastInsertRowid,
+      );
       for (const s of scores) {
         this.stmts.insertScore.run({
           callId,

@@ -78,13 +78,16 @@ export async function main(argv: string[], io: Io): Promise<number> {
       );
       const s = outcome.summary;
       if (s.aborted) {
-        io.stderr.write(`run ${outcome.runId} interrupted after ${s.done}/${s.total} calls; every finished call is saved.\n`);
+        io.stderr.write(
+          `run ${outcome.runId} interrupted after ${s.done}/${s.total} calls; every finished call is saved.\n`,
+        );
         io.stderr.write(`resume with: holdout run --resume ${outcome.runId}${a.db ? ` --db ${a.db}` : ''}\n`);
         exitCode = 130;
         return;
       }
       printReport(store, outcome.runId, a.format);
-      for (const [id, why] of Object.entries(s.stopped)) io.stderr.write(`candidate ${id} stopped early: ${why}\n`);
+      for (const [id, why] of Object.entries(s.stopped))
+        io.stderr.write(`candidate ${id} stopped early: ${why}\n`);
       if (!s.complete) {
         io.stderr.write(`run ${outcome.runId} is incomplete (${s.done}/${s.total}); rerun to resume it\n`);
         exitCode = 1;
@@ -100,15 +103,25 @@ export async function main(argv: string[], io: Io): Promise<number> {
           'note: OPENAI_API_KEY is set, but the demo always uses the local simulator; `holdout run <config>` spends real tokens\n',
         );
       }
-      await doRun({ config: sampleConfigPath(), db: a.db, new: true, format: a.format, concurrency: a.concurrency });
+      await doRun({
+        config: sampleConfigPath(),
+        db: a.db,
+        new: true,
+        format: a.format,
+        concurrency: a.concurrency,
+      });
     },
     report: async (a) => {
       await withStore(a.db, (store) => {
         const run = a.run === undefined ? store.latestRun(a.suite) : store.getRun(a.run);
         if (!run) {
-          throw new HarnessError('RUN_NOT_FOUND', a.run === undefined ? 'no runs in this database yet' : `run ${a.run} is not in this database`, {
-            hint: 'run `holdout demo` or `holdout run <config>` first, or point --db at another database',
-          });
+          throw new HarnessError(
+            'RUN_NOT_FOUND',
+            a.run === undefined ? 'no runs in this database yet' : `run ${a.run} is not in this database`,
+            {
+              hint: 'run `holdout demo` or `holdout run <config>` first, or point --db at another database',
+            },
+          );
         }
         printReport(store, run.id, a.format, a.out);
       });
@@ -147,7 +160,9 @@ function reportError(err: unknown, stderr: NodeJS.WritableStream): number {
     stderr.write(`holdout: ${err.message}\nrun \`holdout --help\` for usage\n`);
     return 2;
   }
-  stderr.write(`holdout: unexpected error (a bug; please report it):\n${err instanceof Error ? err.stack : String(err)}\n`);
+  stderr.write(
+    `holdout: unexpected error (a bug; please report it):\n${err instanceof Error ? err.stack : String(err)}\n`,
+  );
   return 1;
 }
 
@@ -181,13 +196,17 @@ export function buildCli(y: Argv, h: Handlers) {
           .positional('config', { type: 'string', describe: 'run config (YAML)' })
           .option('db', db)
           .option('resume', { type: 'number', describe: 'resume run N: do only its missing work' })
-          .option('new', { type: 'boolean', describe: 'start a new run even if an unfinished one of this config exists' })
+          .option('new', {
+            type: 'boolean',
+            describe: 'start a new run even if an unfinished one of this config exists',
+          })
           .option('retry-errors', { type: 'boolean', describe: 'redo calls whose stored result is an error' })
           .option('concurrency', { type: 'number', describe: 'total calls in flight (overrides the config)' })
           .option('format', format)
           .conflicts('resume', 'new')
           .check((a) => {
-            if (a.config === undefined && a.resume === undefined) throw new Error('give a run config, or --resume <run>');
+            if (a.config === undefined && a.resume === undefined)
+              throw new Error('give a run config, or --resume <run>');
             if (a.concurrency !== undefined && !(Number.isInteger(a.concurrency) && a.concurrency >= 1)) {
               throw new Error('--concurrency must be an integer from 1 up');
             }
@@ -199,7 +218,10 @@ export function buildCli(y: Argv, h: Handlers) {
       'demo',
       'run the bundled sample bake-off (332 records × 3 simulated models) on the local simulator',
       (c) =>
-        c.option('db', db).option('format', format).option('concurrency', { type: 'number', describe: 'total calls in flight' }),
+        c
+          .option('db', db)
+          .option('format', format)
+          .option('concurrency', { type: 'number', describe: 'total calls in flight' }),
       (a) => h.demo(a),
     )
     .command(

@@ -80,11 +80,13 @@ async function chatCall(client: OpenAI, clock: Clock, body: Body, signal: AbortS
     const choice = chunk.choices[0];
     if (!choice) continue;
     const delta = choice.delta;
-    if (ttftMs === null && (delta.content || delta.refusal || delta.tool_calls?.length)) ttftMs = clock.now() - t0;
+    if (ttftMs === null && (delta.content || delta.refusal || delta.tool_calls?.length))
+      ttftMs = clock.now() - t0;
     if (delta.content) text += delta.content;
     else if (delta.refusal) text += delta.refusal;
     for (const tc of delta.tool_calls ?? []) {
-      const slot = (tools[tc.index] ??= { name: '', arguments: '' });
+      const slot = tools[tc.index] ?? { name: '', arguments: '' };
+      tools[tc.index] = slot;
       if (tc.function?.name) slot.name += tc.function.name;
       if (tc.function?.arguments) slot.arguments += tc.function.arguments;
     }
@@ -118,7 +120,12 @@ function chatUsage(u: OpenAI.CompletionUsage | undefined) {
   };
 }
 
-async function responsesCall(client: OpenAI, clock: Clock, body: Body, signal: AbortSignal): Promise<Completion> {
+async function responsesCall(
+  client: OpenAI,
+  clock: Clock,
+  body: Body,
+  signal: AbortSignal,
+): Promise<Completion> {
   const t0 = clock.now();
   if (body.stream !== true) {
     const { data, response } = await client.responses
@@ -179,7 +186,8 @@ function fromResponse(r: OpenAI.Responses.Response) {
       outputTokens: u?.output_tokens ?? 0,
       reasoningTokens: u?.output_tokens_details?.reasoning_tokens ?? 0,
     },
-    finishReason: r.status === 'incomplete' ? (r.incomplete_details?.reason ?? 'incomplete') : (r.status ?? null),
+    finishReason:
+      r.status === 'incomplete' ? (r.incomplete_details?.reason ?? 'incomplete') : (r.status ?? null),
     servedModel: r.model ?? null,
     serviceTier: r.service_tier ?? null,
   };
@@ -225,10 +233,12 @@ export function classifyError(err: unknown): RetryDecision {
   if (err instanceof OpenAI.APIError && typeof err.status === 'number') {
     const status = err.status;
     if (status === 429) {
-      if (err.code === 'insufficient_quota') return { retry: false, kind: 'insufficient_quota', status, message };
+      if (err.code === 'insufficient_quota')
+        return { retry: false, kind: 'insufficient_quota', status, message };
       return { retry: true, kind: 'rate_limit', status, message, afterMs: retryAfterMs(err.headers) };
     }
-    if (status >= 500) return { retry: true, kind: 'server_error', status, message, afterMs: retryAfterMs(err.headers) };
+    if (status >= 500)
+      return { retry: true, kind: 'server_error', status, message, afterMs: retryAfterMs(err.headers) };
     if (status === 408 || status === 409) {
       return { retry: true, kind: STATUS_KIND[status]!, status, message, afterMs: retryAfterMs(err.headers) };
     }
@@ -241,5 +251,9 @@ export function classifyError(err: unknown): RetryDecision {
   if (err instanceof TruncatedStreamError) return { retry: true, kind: 'truncated_stream', message };
   if (err instanceof ResponseFailedError) return { retry: true, kind: 'response_failed', message };
   if (err instanceof SyntaxError) return { retry: true, kind: 'malformed_response', message };
+  // undici reports a body cut off mid-response as a bare TypeError('terminated'), outside the SDK's classes.
+  if (err instanceof TypeError && (message === 'terminated' || message === 'fetch failed')) {
+    return { retry: true, kind: 'connection', message };
+  }
   return { retry: false, kind: 'internal', message };
 }

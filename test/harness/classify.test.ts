@@ -4,7 +4,12 @@ import { TruncatedStreamError } from '../../harness/provider.js';
 import { classifyError, retryAfterMs } from '../../harness/providers/openai.js';
 
 const apiError = (status: number, code: string | undefined, headers: Record<string, string> = {}) =>
-  OpenAI.APIError.generate(status, { error: { message: 'x', type: 't', code } }, undefined, new Headers(headers));
+  OpenAI.APIError.generate(
+    status,
+    { error: { message: 'x', type: 't', code } },
+    undefined,
+    new Headers(headers),
+  );
 
 describe('retryAfterMs', () => {
   it('prefers retry-after-ms, then retry-after seconds, then an HTTP date', () => {
@@ -28,7 +33,10 @@ describe('classifyError', () => {
       afterMs: 250,
       status: 429,
     });
-    expect(classifyError(apiError(429, 'insufficient_quota'))).toMatchObject({ retry: false, kind: 'insufficient_quota' });
+    expect(classifyError(apiError(429, 'insufficient_quota'))).toMatchObject({
+      retry: false,
+      kind: 'insufficient_quota',
+    });
   });
   it('retries 408, 409 and 5xx; not other 4xx', () => {
     expect(classifyError(apiError(408, undefined)).retry).toBe(true);
@@ -37,14 +45,33 @@ describe('classifyError', () => {
     expect(classifyError(apiError(503, undefined))).toMatchObject({ retry: true, kind: 'server_error' });
     expect(classifyError(apiError(400, undefined))).toMatchObject({ retry: false, kind: 'bad_request' });
     expect(classifyError(apiError(401, undefined))).toMatchObject({ retry: false, kind: 'auth' });
-    expect(classifyError(apiError(404, 'model_not_found'))).toMatchObject({ retry: false, kind: 'not_found' });
+    expect(classifyError(apiError(404, 'model_not_found'))).toMatchObject({
+      retry: false,
+      kind: 'not_found',
+    });
     expect(classifyError(apiError(422, undefined))).toMatchObject({ retry: false, kind: 'unprocessable' });
   });
   it('retries connection errors, timeouts, truncated streams and malformed bodies; not our own bugs', () => {
-    expect(classifyError(new OpenAI.APIConnectionError({ message: 'reset' }))).toMatchObject({ retry: true, kind: 'connection' });
-    expect(classifyError(new OpenAI.APIConnectionTimeoutError())).toMatchObject({ retry: true, kind: 'timeout' });
-    expect(classifyError(new TruncatedStreamError('cut'))).toMatchObject({ retry: true, kind: 'truncated_stream' });
-    expect(classifyError(new SyntaxError('Unexpected end of JSON input'))).toMatchObject({ retry: true, kind: 'malformed_response' });
-    expect(classifyError(new TypeError('x is not a function'))).toMatchObject({ retry: false, kind: 'internal' });
+    expect(classifyError(new OpenAI.APIConnectionError({ message: 'reset' }))).toMatchObject({
+      retry: true,
+      kind: 'connection',
+    });
+    expect(classifyError(new OpenAI.APIConnectionTimeoutError())).toMatchObject({
+      retry: true,
+      kind: 'timeout',
+    });
+    expect(classifyError(new TruncatedStreamError('cut'))).toMatchObject({
+      retry: true,
+      kind: 'truncated_stream',
+    });
+    expect(classifyError(new SyntaxError('Unexpected end of JSON input'))).toMatchObject({
+      retry: true,
+      kind: 'malformed_response',
+    });
+    expect(classifyError(new TypeError('terminated'))).toMatchObject({ retry: true, kind: 'connection' });
+    expect(classifyError(new TypeError('x is not a function'))).toMatchObject({
+      retry: false,
+      kind: 'internal',
+    });
   });
 });

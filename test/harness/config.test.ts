@@ -33,7 +33,9 @@ describe('loadConfig', () => {
   });
 
   it('prices a known model from the dated table when the config gives no price', () => {
-    const cfg = loadConfig(write('dataset: d.jsonl\ncandidates:\n  - { id: m, model: gpt-5.4-mini-2026-03-17 }\n'));
+    const cfg = loadConfig(
+      write('dataset: d.jsonl\ncandidates:\n  - { id: m, model: gpt-5.4-mini-2026-03-17 }\n'),
+    );
     expect(cfg.candidates[0]!.price.source).toMatch(/^table 2026-08: gpt-5.4-mini$/);
     expect(cfg.candidates[0]!.api_key_env).toBe('OPENAI_API_KEY');
     expect(cfg.concurrency).toBe(16);
@@ -67,7 +69,11 @@ describe('loadConfig', () => {
 
   it('rejects duplicate candidate ids and models with no known price, naming the field', () => {
     const err = errorOf(() =>
-      loadConfig(write('dataset: d.jsonl\ncandidates:\n  - { id: a, model: gpt-5.4-mini }\n  - { id: a, model: my-own-model }\n')),
+      loadConfig(
+        write(
+          'dataset: d.jsonl\ncandidates:\n  - { id: a, model: gpt-5.4-mini }\n  - { id: a, model: my-own-model }\n',
+        ),
+      ),
     );
     expect(err.message).toContain('candidates[1].id: "a" is already used by candidates[0]');
     expect(err.message).toContain('candidates[1].price: no bundled price for model "my-own-model"');

@@ -10,12 +10,21 @@ const chatRecord = HoldoutRecord.parse({
     messages: [
       { role: 'system', content: 'Be terse.' },
       { role: 'user', content: [{ type: 'text', text: 'Weather in Oslo?' }] },
-      { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'wx', arguments: '{"city":"Oslo"}' } }] },
+      {
+        role: 'assistant',
+        content: null,
+        tool_calls: [{ id: 'c1', type: 'function', function: { name: 'wx', arguments: '{"city":"Oslo"}' } }],
+      },
       { role: 'tool', tool_call_id: 'c1', content: '3°C' },
     ],
-    tools: [{ type: 'function', function: { name: 'wx', description: 'weather', parameters: { type: 'object' } } }],
+    tools: [
+      { type: 'function', function: { name: 'wx', description: 'weather', parameters: { type: 'object' } } },
+    ],
     tool_choice: { type: 'function', function: { name: 'wx' } },
-    response_format: { type: 'json_schema', json_schema: { name: 'w', schema: { type: 'object' }, strict: true } },
+    response_format: {
+      type: 'json_schema',
+      json_schema: { name: 'w', schema: { type: 'object' }, strict: true },
+    },
     max_completion_tokens: 50,
     temperature: 0.2,
     seed: 7,
@@ -45,14 +54,22 @@ describe('buildRequest', () => {
   });
 
   it('non-streaming removes stream flags that the log may carry', () => {
-    const rec = HoldoutRecord.parse({ ...chatRecord, request: { ...chatRecord.request, stream: true, stream_options: { include_usage: true } } });
+    const rec = HoldoutRecord.parse({
+      ...chatRecord,
+      request: { ...chatRecord.request, stream: true, stream_options: { include_usage: true } },
+    });
     const { body } = buildRequest(rec, { model: 'm', api: 'chat', params: {}, stream: false });
     expect(body.stream).toBeUndefined();
     expect(body.stream_options).toBeUndefined();
   });
 
   it('Chat → Responses: messages, tool history, tools, format and limits translate; chat-only keys are named', () => {
-    const { body, dropped } = buildRequest(chatRecord, { model: 'gpt-5.5', api: 'responses', params: {}, stream: false });
+    const { body, dropped } = buildRequest(chatRecord, {
+      model: 'gpt-5.5',
+      api: 'responses',
+      params: {},
+      stream: false,
+    });
     expect(dropped).toEqual(['seed']);
     expect(body.input).toEqual([
       { role: 'system', content: 'Be terse.' },
@@ -60,9 +77,19 @@ describe('buildRequest', () => {
       { type: 'function_call', call_id: 'c1', name: 'wx', arguments: '{"city":"Oslo"}' },
       { type: 'function_call_output', call_id: 'c1', output: '3°C' },
     ]);
-    expect(body.tools).toEqual([{ type: 'function', name: 'wx', description: 'weather', parameters: { type: 'object' }, strict: false }]);
+    expect(body.tools).toEqual([
+      { type: 'function', name: 'wx', description: 'weather', parameters: { type: 'object' }, strict: false },
+    ]);
     expect(body.tool_choice).toEqual({ type: 'function', name: 'wx' });
-    expect(body.text).toEqual({ format: { type: 'json_schema', name: 'w', schema: { type: 'object' }, strict: true, description: undefined } });
+    expect(body.text).toEqual({
+      format: {
+        type: 'json_schema',
+        name: 'w',
+        schema: { type: 'object' },
+        strict: true,
+        description: undefined,
+      },
+    });
     expect(body.max_output_tokens).toBe(50);
     expect(body.metadata).toEqual({ tenant: 'acme' });
     expect(body.messages).toBeUndefined();
@@ -86,12 +113,21 @@ describe('buildRequest', () => {
         previous_response_id: 'resp_1',
       },
     });
-    const { body, dropped } = buildRequest(rec, { model: 'gpt-5.4-mini', api: 'chat', params: {}, stream: true });
+    const { body, dropped } = buildRequest(rec, {
+      model: 'gpt-5.4-mini',
+      api: 'chat',
+      params: {},
+      stream: true,
+    });
     expect(dropped).toEqual(['previous_response_id']);
     expect(body.messages).toEqual([
       { role: 'system', content: 'Be terse.' },
       { role: 'user', content: [{ type: 'text', text: 'hi' }] },
-      { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'wx', arguments: '{}' } }] },
+      {
+        role: 'assistant',
+        content: null,
+        tool_calls: [{ id: 'c1', type: 'function', function: { name: 'wx', arguments: '{}' } }],
+      },
       { role: 'tool', tool_call_id: 'c1', content: 'sunny' },
     ]);
     expect(body.max_completion_tokens).toBe(10);

@@ -64,12 +64,17 @@ describe('dispatch', () => {
     const ac = new AbortController();
     let started = 0;
     let finished = 0;
-    await dispatch([lane('a', 100, 4)], 4, async () => {
-      started++;
-      if (started === 6) ac.abort();
-      await tick();
-      finished++;
-    }, ac.signal);
+    await dispatch(
+      [lane('a', 100, 4)],
+      4,
+      async () => {
+        started++;
+        if (started === 6) ac.abort();
+        await tick();
+        finished++;
+      },
+      ac.signal,
+    );
     expect(started).toBeLessThan(12);
     expect(finished).toBe(started);
   });

@@ -57,7 +57,9 @@ export function scriptedProvider(
   };
 }
 
-export function memoryStoreWithRun(records: { id: string; tags?: Record<string, string>; reference?: unknown; content?: string }[]) {
+export function memoryStoreWithRun(
+  records: { id: string; tags?: Record<string, string>; reference?: unknown; content?: string }[],
+) {
   const store = new Store(':memory:');
   const runId = store.createRun(
     {
