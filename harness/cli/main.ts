@@ -155,11 +155,6 @@ function reportError(err: unknown, stderr: NodeJS.WritableStream): number {
     if (err.hint) stderr.write(`hint: ${err.hint}\n`);
     return err.exitCode;
   }
-  // yargs validation failures (unknown flag, missing argument) are usage errors, not bugs.
-  if (err instanceof Error && err.name === 'YError') {
-    stderr.write(`holdout: ${err.message}\nrun \`holdout --help\` for usage\n`);
-    return 2;
-  }
   stderr.write(
     `holdout: unexpected error (a bug; please report it):\n${err instanceof Error ? err.stack : String(err)}\n`,
   );
@@ -185,71 +180,83 @@ interface Handlers {
 export function buildCli(y: Argv, h: Handlers) {
   const db = { type: 'string', describe: 'SQLite database (default: results/holdout.db)' } as const;
   const format = { choices: FORMATS, default: 'table' as Format, describe: 'report format' } as const;
-  return y
-    .scriptName('holdout')
-    .usage('$0 <command> [options]\n\nHoldout evaluation of LLMs on your own traffic.')
-    .command(
-      'run [config]',
-      'replay a dataset through the candidates of a run config (YAML)',
-      (c) =>
-        c
-          .positional('config', { type: 'string', describe: 'run config (YAML)' })
-          .option('db', db)
-          .option('resume', { type: 'number', describe: 'resume run N: do only its missing work' })
-          .option('new', {
-            type: 'boolean',
-            describe: 'start a new run even if an unfinished one of this config exists',
-          })
-          .option('retry-errors', { type: 'boolean', describe: 'redo calls whose stored result is an error' })
-          .option('concurrency', { type: 'number', describe: 'total calls in flight (overrides the config)' })
-          .option('format', format)
-          .conflicts('resume', 'new')
-          .check((a) => {
-            if (a.config === undefined && a.resume === undefined)
-              throw new Error('give a run config, or --resume <run>');
-            if (a.concurrency !== undefined && !(Number.isInteger(a.concurrency) && a.concurrency >= 1)) {
-              throw new Error('--concurrency must be an integer from 1 up');
-            }
-            return true;
-          }),
-      (a) => h.run(a),
-    )
-    .command(
-      'demo',
-      'run the bundled sample bake-off (332 records × 3 simulated models) on the local simulator',
-      (c) =>
-        c
-          .option('db', db)
-          .option('format', format)
-          .option('concurrency', { type: 'number', describe: 'total calls in flight' }),
-      (a) => h.demo(a),
-    )
-    .command(
-      'report [run]',
-      'report a run from the database (default: the latest run)',
-      (c) =>
-        c
-          .positional('run', { type: 'number', describe: 'run id' })
-          .option('suite', { type: 'string', describe: 'latest run of this suite' })
-          .option('db', db)
-          .option('format', format)
-          .option('out', { type: 'string', describe: 'write the report to this file instead of stdout' }),
-      (a) => h.report(a),
-    )
-    .command(
-      'sim',
-      'serve the local OpenAI-compatible simulator on loopback until Ctrl-C',
-      (c) =>
-        c
-          .option('port', { type: 'number', default: 8787 })
-          .option('host', { type: 'string', default: '127.0.0.1', describe: 'loopback only' })
-          .option('answer-key', { type: 'string', describe: 'answer key JSON (prompt key → answer)' })
-          .option('profiles', { type: 'string', describe: 'model profiles JSON' }),
-      (a) => h.sim(a),
-    )
-    .demandCommand(1, 'name a command: run, demo, report or sim')
-    .strict()
-    .fail(false)
-    .help()
-    .version();
+  return (
+    y
+      .scriptName('holdout')
+      .usage('$0 <command> [options]\n\nHoldout evaluation of LLMs on your own traffic.')
+      .command(
+        'run [config]',
+        'replay a dataset through the candidates of a run config (YAML)',
+        (c) =>
+          c
+            .positional('config', { type: 'string', describe: 'run config (YAML)' })
+            .option('db', db)
+            .option('resume', { type: 'number', describe: 'resume run N: do only its missing work' })
+            .option('new', {
+              type: 'boolean',
+              describe: 'start a new run even if an unfinished one of this config exists',
+            })
+            .option('retry-errors', {
+              type: 'boolean',
+              describe: 'redo calls whose stored result is an error',
+            })
+            .option('concurrency', {
+              type: 'number',
+              describe: 'total calls in flight (overrides the config)',
+            })
+            .option('format', format)
+            .conflicts('resume', 'new')
+            .check((a) => {
+              if (a.config === undefined && a.resume === undefined)
+                throw new Error('give a run config, or --resume <run>');
+              if (a.concurrency !== undefined && !(Number.isInteger(a.concurrency) && a.concurrency >= 1)) {
+                throw new Error('--concurrency must be an integer from 1 up');
+              }
+              return true;
+            }),
+        (a) => h.run(a),
+      )
+      .command(
+        'demo',
+        'run the bundled sample bake-off (332 records × 3 simulated models) on the local simulator',
+        (c) =>
+          c
+            .option('db', db)
+            .option('format', format)
+            .option('concurrency', { type: 'number', describe: 'total calls in flight' }),
+        (a) => h.demo(a),
+      )
+      .command(
+        'report [run]',
+        'report a run from the database (default: the latest run)',
+        (c) =>
+          c
+            .positional('run', { type: 'number', describe: 'run id' })
+            .option('suite', { type: 'string', describe: 'latest run of this suite' })
+            .option('db', db)
+            .option('format', format)
+            .option('out', { type: 'string', describe: 'write the report to this file instead of stdout' }),
+        (a) => h.report(a),
+      )
+      .command(
+        'sim',
+        'serve the local OpenAI-compatible simulator on loopback until Ctrl-C',
+        (c) =>
+          c
+            .option('port', { type: 'number', default: 8787 })
+            .option('host', { type: 'string', default: '127.0.0.1', describe: 'loopback only' })
+            .option('answer-key', { type: 'string', describe: 'answer key JSON (prompt key → answer)' })
+            .option('profiles', { type: 'string', describe: 'model profiles JSON' }),
+        (a) => h.sim(a),
+      )
+      .demandCommand(1, 'name a command: run, demo, report or sim')
+      .strict()
+      // Validation messages become usage errors (exit 2); errors from handlers pass through unchanged.
+      .fail((msg, err) => {
+        if (err) throw err;
+        throw new HarnessError('USAGE', msg, { hint: 'run `holdout --help` for usage' });
+      })
+      .help()
+      .version()
+  );
 }
