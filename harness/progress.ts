@@ -26,7 +26,8 @@ export function progressReporter(opts: ProgressOptions): RunReporter & { finish(
     const elapsed = (clock.now() - startedAt) / 1000;
     const rate = p.doneNow / Math.max(elapsed, 1e-9);
     const left = p.total - p.done;
-    const eta = p.doneNow > 0 && left > 0 ? ` · ETA ${formatDuration(left / rate)}` : '';
+    // The first seconds' rate is mostly connection set-up: an ETA from it would mislead.
+    const eta = elapsed >= 2 && p.doneNow > 0 && left > 0 ? ` · ETA ${formatDuration(left / rate)}` : '';
     return `${p.done}/${p.total} calls (${pct}%) · ${p.errors} errors · $${p.costUsd.toFixed(4)} spent · ${rate.toFixed(1)}/s${eta}`;
   };
   const draw = (p: RunProgress, force = false) => {

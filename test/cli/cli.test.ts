@@ -80,7 +80,7 @@ describe('holdout CLI', () => {
       cfg,
       [
         `dataset: ${sampleSlice(dir, 6)}`,
-        'simulator: { answer_key: ' + join(packageRoot(), 'datasets/sample/answer-key.json') + ' }',
+        `simulator: { answer_key: ${join(packageRoot(), 'datasets/sample/answer-key.json')} }`,
         'candidates:',
         '  - { id: m, model: sim-mini, base_url: simulator, price: { input: 0.75, cached_input: 0.075, output: 4.5 } }',
         'scorers: [{ kind: label, match: { task: classify } }]',
