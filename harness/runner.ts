@@ -94,6 +94,7 @@ export async function runEval(plan: RunPlan, deps: RunDeps): Promise<RunSummary>
   const random = deps.random ?? Math.random;
   const reporter = deps.reporter ?? {};
   const stopped: Record<string, string> = {};
+  const warnedDropped = new Set<string>();
   const total = store.recordCount(plan.runId) * plan.repeats * plan.candidates.length;
   const existing = store.runTotals(plan.runId);
   const progress: RunProgress = {
@@ -154,12 +155,18 @@ export async function runEval(plan: RunPlan, deps: RunDeps): Promise<RunSummary>
 
   async function execute(c: CandidatePlan, item: WorkItem): Promise<void> {
     const record = JSON.parse(item.bodyJson) as HoldoutRecord;
-    const { body } = buildRequest(record, {
+    const { body, dropped } = buildRequest(record, {
       model: c.model,
       api: c.api,
       params: c.params,
       stream: plan.stream,
     });
+    if (dropped.length > 0 && !warnedDropped.has(c.id)) {
+      warnedDropped.add(c.id);
+      reporter.warn?.(
+        `${c.id}: the ${c.api} API has no equivalent for ${dropped.join(', ')} (record ${item.recordId}); left out`,
+      );
+    }
     const startedAt = clock.isoNow();
     let queueMs = 0;
     let waitedMs = 0;

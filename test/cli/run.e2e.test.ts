@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -205,5 +205,57 @@ describe('holdout run against the simulator over loopback, through the real SDK'
     expect(res.code).toBe(1);
     expect(res.stderr).toMatch(/candidate a stopped early: not_found/);
     expect(rows(join(dir, 'h.db'))).toHaveLength(0);
+  });
+
+  it('retries a truncated stream and a connection reset, recording the attempts', async () => {
+    const dir = tempDir();
+    const cfg = writeConfig(dir, {
+      dataset: sampleSlice(dir, 2),
+      concurrency: 1,
+      candidates: [{ id: 'a', model: 'sim-fast' }],
+    });
+    sim.setFaults([
+      { kind: 'truncate', model: 'sim-fast', count: 1 },
+      { kind: 'reset', model: 'sim-fast', count: 1 },
+    ]);
+    try {
+      expect((await runCli(['run', cfg, '--db', join(dir, 'h.db')], { env: ENV })).code).toBe(0);
+    } finally {
+      sim.setFaults([]);
+    }
+    const calls = rows(join(dir, 'h.db'));
+    expect(calls.map((r) => r.status)).toEqual(['ok', 'ok']);
+    expect(calls.reduce((n, r) => n + (r.attempts as number), 0)).toBe(4);
+  });
+
+  it('the API key never reaches the database, the output or the report', async () => {
+    const dir = tempDir();
+    const secret = 'sk-proj-THIS-IS-A-SECRET-4242';
+    const cfg = writeConfig(dir, {
+      dataset: sampleSlice(dir, 3),
+      candidates: [{ id: 'a', model: 'sim-fast' }],
+    });
+    const db = join(dir, 'h.db');
+    const run = await runCli(['run', cfg, '--db', db], { env: { HOLDOUT_TEST_KEY: secret } });
+    const report = await runCli(['report', '--db', db, '--format', 'json']);
+    expect(run.code).toBe(0);
+    for (const text of [run.stdout, run.stderr, report.stdout]) expect(text).not.toContain(secret);
+    for (const f of readdirSync(dir).filter((n) => n.startsWith('h.db'))) {
+      expect(readFileSync(join(dir, f)).includes(secret), f).toBe(false);
+    }
+  });
+
+  it('--resume N with a changed config is refused, naming the run', async () => {
+    const dir = tempDir();
+    const cfg = writeConfig(dir, {
+      dataset: sampleSlice(dir, 2),
+      candidates: [{ id: 'a', model: 'sim-fast' }],
+    });
+    const db = join(dir, 'h.db');
+    expect((await runCli(['run', cfg, '--db', db], { env: ENV })).code).toBe(0);
+    writeConfig(dir, { dataset: sampleSlice(dir, 2), candidates: [{ id: 'a', model: 'sim-fast-b' }] });
+    const res = await runCli(['run', cfg, '--resume', '1', '--db', db], { env: ENV });
+    expect(res.code).toBe(2);
+    expect(res.stderr).toMatch(/run 1 was made from a different config or dataset/);
   });
 });
