@@ -271,3 +271,350 @@ function upperTailQuantile(q: number, df: number): number {
   }
   return t;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Distribution functions: normal and Student t CDFs, binomial probabilities and quantiles.
+
+const SQRT_32 = 5.656854249492381;
+const INV_SQRT_2PI = 0.3989422804014327;
+// W. J. Cody, "Rational Chebyshev approximations for the error function", Math. Comp. 23 (1969)
+// 631-637, with the split exp(-x²/2) = exp(-xsq²/2)·exp(-del/2) of R's pnorm.c; the published
+// coefficients written as the doubles they round to.
+const CODY_A = [2.2352520354606837, 161.02823106855587, 1067.6894854603709, 18154.98125334356];
+const CODY_A4 = 0.06568233791820745;
+const CODY_B = [47.202581904688245, 976.0985517377767, 10260.932208618979, 45507.78933502673];
+const CODY_C = [
+  0.39894151208813466, 8.883149794388377, 93.50665613217785, 597.2702763948002, 2494.5375852903726,
+  6848.190450536283, 11602.65143764735, 9842.714838383978,
+];
+const CODY_C8 = 1.0765576773720192e-8;
+const CODY_D = [
+  22.266688044328117, 235.387901782625, 1519.3775994075547, 6485.558298266761, 18615.571640885097,
+  34900.95272114598, 38912.00328609327, 19685.429676859992,
+];
+const CODY_P = [
+  0.215898534057957, 0.12740116116024736, 0.022235277870649807, 0.0014216191932278934, 2.9112874951168793e-5,
+];
+const CODY_P5 = 0.023073441764940174;
+const CODY_Q = [
+  1.284260096144911, 0.4682382124808651, 0.06598813786892856, 0.0037823963320275824, 7.297515550839662e-5,
+];
+
+/** exp(−x²/2)·r, with x² split so that the exponent keeps full precision far out in the tail. */
+function gaussTail(x: number, r: number): number {
+  const xsq = Math.trunc(x * 16) / 16;
+  const del = (x - xsq) * (x + xsq);
+  return Math.exp(-xsq * xsq * 0.5) * Math.exp(-del * 0.5) * r;
+}
+
+/**
+ * Standard normal CDF Φ(x), Cody's algorithm as in R's pnorm: near full double precision, also
+ * relative precision in the lower tail (Φ(−37) ≈ 6e-300). Use normalCdf(−x) for an upper tail.
+ */
+export function normalCdf(x: number): number {
+  if (Number.isNaN(x)) return Number.NaN;
+  const y = Math.abs(x);
+  if (y <= 0.67448975) {
+    let xnum = 0;
+    let xden = 0;
+    if (y > 1.1102230246251565e-16) {
+      const xsq = x * x;
+      xnum = CODY_A4 * xsq;
+      xden = xsq;
+      for (let i = 0; i < 3; i++) {
+        xnum = (xnum + CODY_A[i]!) * xsq;
+        xden = (xden + CODY_B[i]!) * xsq;
+      }
+    }
+    return 0.5 + (x * (xnum + CODY_A[3]!)) / (xden + CODY_B[3]!);
+  }
+  let tail: number; // P(Z > y)
+  if (y <= SQRT_32) {
+    let xnum = CODY_C8 * y;
+    let xden = y;
+    for (let i = 0; i < 7; i++) {
+      xnum = (xnum + CODY_C[i]!) * y;
+      xden = (xden + CODY_D[i]!) * y;
+    }
+    tail = gaussTail(y, (xnum + CODY_C[7]!) / (xden + CODY_D[7]!));
+  } else if (y < 37.5193) {
+    const xsq = 1 / (x * x);
+    let xnum = CODY_P5 * xsq;
+    let xden = xsq;
+    for (let i = 0; i < 4; i++) {
+      xnum = (xnum + CODY_P[i]!) * xsq;
+      xden = (xden + CODY_Q[i]!) * xsq;
+    }
+    const r = (xsq * (xnum + CODY_P[4]!)) / (xden + CODY_Q[4]!);
+    tail = gaussTail(y, (INV_SQRT_2PI - r) / y);
+  } else {
+    tail = 0;
+  }
+  return x > 0 ? 1 - tail : tail;
+}
+
+/** P(T > t) under Student's t, any real t (NaN gives NaN). */
+function tSf(t: number, df: number): number {
+  if (Number.isNaN(t)) return Number.NaN;
+  if (df === Number.POSITIVE_INFINITY) return normalCdf(-t);
+  if (t === 0) return 0.5;
+  if (t === Number.POSITIVE_INFINITY) return 0;
+  if (t === Number.NEGATIVE_INFINITY) return 1;
+  return t > 0 ? tUpperTail(t, df) : 1 - tUpperTail(-t, df);
+}
+
+/**
+ * Student t CDF P(T ≤ t) for df > 0, from the regularized incomplete beta function (the same one
+ * studentTQuantile inverts). The lower tail keeps relative precision for very negative t.
+ */
+export function studentTCdf(t: number, df: number): number {
+  if (!(df > 0)) throw new RangeError(`degrees of freedom must be > 0, got ${df}`);
+  return tSf(-t, df);
+}
+
+const LN_2PI = 1.8378770664093453;
+
+/**
+ * Stirling's error δ(n) = ln n! − ((n + ½)ln n − n + ½ln 2π), Loader (2000) as in R's dbinom: exact
+ * log-factorials up to 15, the asymptotic series above.
+ */
+function stirlerr(n: number): number {
+  if (n <= 15) {
+    let f = 1;
+    for (let i = 2; i <= n; i++) f *= i; // exact up to 15!
+    return Math.log(f) - (n + 0.5) * Math.log(n) + n - 0.5 * LN_2PI;
+  }
+  const nn = n * n;
+  const s0 = 1 / 12;
+  const s1 = 1 / 360;
+  const s2 = 1 / 1260;
+  const s3 = 1 / 1680;
+  const s4 = 1 / 1188;
+  if (n > 500) return (s0 - s1 / nn) / n;
+  if (n > 80) return (s0 - (s1 - s2 / nn) / nn) / n;
+  if (n > 35) return (s0 - (s1 - (s2 - s3 / nn) / nn) / nn) / n;
+  return (s0 - (s1 - (s2 - (s3 - s4 / nn) / nn) / nn) / nn) / n;
+}
+
+/** Deviance term x·ln(x/m) + m − x without cancellation (Loader 2000, R's bd0). */
+function bd0(x: number, m: number): number {
+  if (Math.abs(x - m) < 0.1 * (x + m)) {
+    let v = (x - m) / (x + m);
+    let s = (x - m) * v;
+    let ej = 2 * x * v;
+    v *= v;
+    for (let j = 1; j < 1000; j++) {
+      ej *= v;
+      const s1 = s + ej / (2 * j + 1);
+      if (s1 === s) return s1;
+      s = s1;
+    }
+  }
+  return x * Math.log(x / m) + m - x;
+}
+
+/** ln P(X = k) for X ~ Bin(n, p), 0 ≤ k ≤ n whole, 0 < p < 1 (Loader's saddle-point form). */
+function logBinomPmf(k: number, n: number, p: number): number {
+  const q = 1 - p;
+  if (k === 0) return n * Math.log1p(-p);
+  if (k === n) return n * Math.log(p);
+  const lc = stirlerr(n) - stirlerr(k) - stirlerr(n - k) - bd0(k, n * p) - bd0(n - k, n * q);
+  return lc - 0.5 * (LN_2PI + Math.log(k) + Math.log1p(-k / n));
+}
+
+function checkBinom(n: number, p: number): void {
+  if (!(Number.isInteger(n) && n >= 0)) throw new RangeError(`n must be a whole number >= 0, got ${n}`);
+  if (!(p >= 0 && p <= 1)) throw new RangeError(`p must be between 0 and 1, got ${p}`);
+}
+
+/** Σ of the pmf from k away from the mean, by the term ratio; stops once terms stop counting. */
+function sumTail(k: number, n: number, p: number, down: boolean): number {
+  let term = Math.exp(logBinomPmf(k, n, p));
+  let sum = term;
+  const odds = p / (1 - p);
+  if (down) {
+    for (let j = k; j > 0 && term > sum * 1e-17; j--) {
+      term *= j / ((n - j + 1) * odds); // P(j − 1)/P(j)
+      sum += term;
+    }
+  } else {
+    for (let j = k; j < n && term > sum * 1e-17; j++) {
+      term *= ((n - j) * odds) / (j + 1); // P(j + 1)/P(j)
+      sum += term;
+    }
+  }
+  return sum;
+}
+
+/** P(X = k) for X ~ Bin(n, p). */
+export function binomPmf(k: number, n: number, p: number): number {
+  checkBinom(n, p);
+  if (!(Number.isInteger(k) && k >= 0 && k <= n)) return 0;
+  if (p === 0) return k === 0 ? 1 : 0;
+  if (p === 1) return k === n ? 1 : 0;
+  return Math.exp(logBinomPmf(k, n, p));
+}
+
+/**
+ * P(X ≤ k) for X ~ Bin(n, p). The pmf terms come from Loader's saddle-point form (R's dbinom),
+ * summed outward from k, so a tail keeps relative precision; n up to 10⁶ and beyond.
+ */
+export function binomCdf(k: number, n: number, p: number): number {
+  checkBinom(n, p);
+  k = Math.floor(k);
+  if (k < 0) return 0;
+  if (k >= n) return 1;
+  if (p === 0) return 1;
+  if (p === 1) return 0;
+  // The smaller of the two tails is summed; the other is its complement.
+  return k < n * p ? sumTail(k, n, p, true) : 1 - sumTail(k + 1, n, p, false);
+}
+
+/** P(X ≥ k) for X ~ Bin(n, p), with relative precision in the upper tail. */
+export function binomSf(k: number, n: number, p: number): number {
+  checkBinom(n, p);
+  k = Math.ceil(k);
+  if (k <= 0) return 1;
+  if (k > n) return 0;
+  if (p === 0) return 0;
+  if (p === 1) return 1;
+  return k > n * p ? sumTail(k, n, p, false) : 1 - sumTail(k - 1, n, p, true);
+}
+
+/**
+ * Binomial quantile as R's qbinom: the smallest k with P(X ≤ k) ≥ q, after R's fuzz q·(1 − 64ε)
+ * so that a q equal to a CDF value up to rounding still lands on that k.
+ */
+export function binomQuantile(q: number, n: number, p: number): number {
+  checkBinom(n, p);
+  if (!(q >= 0 && q <= 1)) throw new RangeError(`q must be between 0 and 1, got ${q}`);
+  const target = q * (1 - 64 * Number.EPSILON);
+  if (q === 0 || p === 0) return 0;
+  if (q === 1 || p === 1) return n;
+  // Binary search on the monotone CDF: lo fails, hi succeeds.
+  let lo = -1;
+  let hi = n;
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (binomCdf(mid, n, p) >= target) hi = mid;
+    else lo = mid;
+  }
+  return hi;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Per-prompt aggregation, clustered standard errors and percentile confidence intervals.
+
+export interface PromptMean {
+  key: string;
+  /** Mean of the values seen for this key. */
+  value: number;
+  /** How many values were averaged. */
+  n: number;
+}
+
+/**
+ * Averages repeats per prompt, keys in first-seen order: the prompt is the unit of analysis, so
+ * K samples of one prompt become one value before any test (STATS.md).
+ */
+export function perPromptMeans(rows: readonly { key: string; value: number }[]): PromptMean[] {
+  const sums = new Map<string, { sum: number; n: number }>();
+  for (const { key, value } of rows) {
+    const s = sums.get(key);
+    if (s) {
+      s.sum += value;
+      s.n += 1;
+    } else {
+      sums.set(key, { sum: value, n: 1 });
+    }
+  }
+  return [...sums].map(([key, { sum, n }]) => ({ key, value: sum / n, n }));
+}
+
+export interface ClusteredMean {
+  mean: number;
+  se: number;
+  lo: number;
+  hi: number;
+  /** Number of distinct clusters C. */
+  clusters: number;
+  /** Degrees of freedom of the t used: C − 1. */
+  df: number;
+}
+
+/** Clustered mean, SE and the C cluster count; shared by clusteredMean and pairedTClustered. */
+export function clusteredSe(
+  values: readonly number[],
+  clusters: readonly (string | number)[],
+): { n: number; mean: number; se: number; clusters: number } {
+  const n = values.length;
+  if (clusters.length !== n) {
+    throw new RangeError(`values and clusters differ in length (${n} vs ${clusters.length})`);
+  }
+  let sum = 0;
+  for (const v of values) sum += v;
+  const mean = n > 0 ? sum / n : Number.NaN;
+  const resid = new Map<string | number, number>();
+  for (let i = 0; i < n; i++) {
+    const c = clusters[i]!;
+    resid.set(c, (resid.get(c) ?? 0) + (values[i]! - mean));
+  }
+  const C = resid.size;
+  if (C < 2) return { n, mean, se: Number.NaN, clusters: C };
+  let ss = 0;
+  for (const r of resid.values()) ss += r * r;
+  return { n, mean, se: Math.sqrt((C / (C - 1)) * ss) / n, clusters: C };
+}
+
+/**
+ * Mean with the cluster-robust CR1 standard error (Miller 2024, eq. 4; STATS.md):
+ * SE = √(C/(C−1)·Σ_c(Σ_{i∈c}(s_i − s̄))²)/n, interval s̄ ± t(1 − α/2, C − 1)·SE. Cluster ids are
+ * compared with ===, so 1 and '1' are different clusters. Fewer than 2 clusters: NaN bounds.
+ */
+export function clusteredMean(
+  values: readonly number[],
+  clusters: readonly (string | number)[],
+  confidence = 0.95,
+): ClusteredMean {
+  checkConfidence(confidence);
+  const s = clusteredSe(values, clusters);
+  const df = s.clusters - 1;
+  if (s.clusters < 2) {
+    return { mean: s.mean, se: Number.NaN, lo: Number.NaN, hi: Number.NaN, clusters: s.clusters, df };
+  }
+  const half = studentTQuantile(1 - (1 - confidence) / 2, df) * s.se;
+  return { mean: s.mean, se: s.se, lo: s.mean - half, hi: s.mean + half, clusters: s.clusters, df };
+}
+
+export interface PercentileInterval {
+  /** Type-7 percentile of the sample. */
+  estimate: number;
+  /** x_(l), or null when l < 1 (no order statistic is low enough). */
+  lo: number | null;
+  /** x_(u), or null when u > n: too few samples for a finite upper bound. */
+  hi: number | null;
+  /** Both bounds finite. */
+  bounded: boolean;
+}
+
+/**
+ * Distribution-free interval for the p-quantile from order statistics (STATS.md):
+ * l = qbinom(α/2, n, p), u = qbinom(1 − α/2, n, p) + 1, CI = [x_(l), x_(u)] (1-based), coverage
+ * at least 1 − α. For p = 0.95 (0.99) a finite 95% upper bound needs n ≥ 72 (368).
+ */
+export function percentileCI(
+  sortedAscending: ArrayLike<number>,
+  p: number,
+  confidence = 0.95,
+): PercentileInterval {
+  checkConfidence(confidence);
+  const estimate = percentile(sortedAscending, p);
+  const n = sortedAscending.length;
+  if (n === 0) return { estimate, lo: null, hi: null, bounded: false };
+  const alpha = 1 - confidence;
+  const l = binomQuantile(alpha / 2, n, p);
+  const u = binomQuantile(1 - alpha / 2, n, p) + 1;
+  const lo = l >= 1 ? sortedAscending[l - 1]! : null;
+  const hi = u <= n ? sortedAscending[u - 1]! : null;
+  return { estimate, lo, hi, bounded: lo !== null && hi !== null };
+}
