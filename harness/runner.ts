@@ -178,19 +178,28 @@ export async function runEval(plan: RunPlan, deps: RunDeps): Promise<RunSummary>
       attempts++;
       const attemptStart = clock.now();
       if (attempts === 1) queueMs = attemptStart - item.pulledAt;
-      const timeout = new AbortController();
-      const timer = setTimeout(() => timeout.abort(new TimeoutError()), plan.timeoutMs);
-      const attemptSignal = signal ? AbortSignal.any([signal, timeout.signal]) : timeout.signal;
+      // One controller per attempt, aborted by the timer or by the run's signal. Not AbortSignal.any:
+      // on Node 20 every signal it derives stays referenced by the long-lived run signal, so memory
+      // grew with the number of calls.
+      const attempt = new AbortController();
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        attempt.abort(new TimeoutError());
+      }, plan.timeoutMs);
+      const onAbort = () => attempt.abort(signal?.reason);
+      signal?.addEventListener('abort', onAbort, { once: true });
       try {
-        completion = await c.provider.complete(body, attemptSignal);
+        completion = await c.provider.complete(body, attempt.signal);
       } catch (err) {
         if (signal?.aborted) return; // Ctrl-C: an unfinished call is not a result; resume redoes it.
-        failure = timeout.signal.aborted
+        failure = timedOut
           ? { retry: true, kind: 'timeout', message: `no complete response within ${plan.timeoutMs} ms` }
           : c.provider.classify(err);
         waitedMs += clock.now() - attemptStart;
       } finally {
         clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
       }
       if (completion !== undefined) break;
       if (STOPS_CANDIDATE.has(failure!.kind)) {
