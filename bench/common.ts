@@ -57,9 +57,20 @@ export interface LatencyJoin {
   overheadP90: number;
   overheadP99: number;
   overheadMax: number;
+  /** The same for calls started after the first call finished (the opening burst left out). */
+  steadyCalls: number;
+  steadyP50: number;
+  steadyP99: number;
   /** serviceMs − latencyMs (the simulator's measured time against its own target). */
   simLateP50: number;
   simLateP99: number;
+}
+
+/** Event-loop delay of the scenario process over the measured phase (ms). */
+export interface LoopDelay {
+  p50: number;
+  p99: number;
+  max: number;
 }
 
 export interface ScenarioResult {
@@ -74,6 +85,7 @@ export interface ScenarioResult {
   /** Scenario process CPU over the measured phase. */
   cpuMs: number;
   cpuUsPerCall: number;
+  loopDelayMs: LoopDelay;
   /** Filling the store before the run. */
   setupMs: number;
   memory: MemoryFigures;

@@ -3,6 +3,7 @@
  * answers CPU-usage queries (to tell whether the simulator itself is the bottleneck) and exits
  * when the channel closes, so a crashed or killed orchestrator never leaves it behind.
  */
+import { rmSync } from 'node:fs';
 import { startSimulator } from '../harness/sim/index.js';
 import { BENCH_PROFILES, type SimMessage, type SimRequest } from './common.js';
 
@@ -16,6 +17,9 @@ async function main(): Promise<void> {
   const stop = () => {
     if (closing) return;
     closing = true;
+    // An orchestrator killed outright (SIGKILL) cannot clean up: its temp dir goes with the simulator.
+    const tmpRoot = process.env.BENCH_TMP_ROOT;
+    if (!process.connected && tmpRoot) rmSync(tmpRoot, { recursive: true, force: true });
     void sim.close().finally(() => process.exit(0));
     // Never hang on a socket that will not close.
     setTimeout(() => process.exit(0), 2000).unref();

@@ -1,0 +1,498 @@
+/**
+ * `npm run bench`: holdout's benchmark. The simulator runs in its own process (sim-process.ts) and
+ * every scenario in a fresh child (scenario.ts), so that neither the simulator's work nor an earlier
+ * scenario's garbage shows up in a scenario's time or peak RSS. Prints a table of figures against
+ * their targets (no asserts) and writes them as JSON to results/bench.json.
+ *
+ *   node dist/bench/run.js [--quick] [--only a,b,c,d] [--out file.json] [--cpu-prof-dir dir]
+ *                          [--warmup calls] [--reps n]
+ *
+ * --quick writes results/bench-quick.json instead; --cpu-prof-dir profiles every scenario child.
+ */
+import { type ChildProcess, fork } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import type {
+  BenchModel,
+  ChildMessage,
+  ScenarioResult,
+  ScenarioSpec,
+  SimMessage,
+  SimRequest,
+} from './common.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repoRoot = resolve(here, '..', '..');
+const SECTIONS = ['a', 'b', 'c', 'd'] as const;
+type Section = (typeof SECTIONS)[number];
+const CONCURRENCY = 64;
+
+interface Row {
+  section: Section;
+  label: string;
+  text: string;
+  /** Printed on its own line under the row. */
+  detail?: string;
+  target?: string;
+  met?: boolean;
+  figures: Record<string, unknown>;
+}
+
+type Measured = ScenarioResult & { simCpuPct: number | null };
+
+// ---- process bookkeeping: everything started here is stopped on exit, error or Ctrl-C ----
+
+const children = new Set<ChildProcess>();
+let tmpRoot: string | undefined;
+
+function cleanup(): void {
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill();
+  children.clear();
+  if (tmpRoot) rmSync(tmpRoot, { recursive: true, force: true });
+  tmpRoot = undefined;
+}
+
+process.on('exit', cleanup);
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(sig, () => {
+    process.stderr.write(`\nbench: ${sig}, stopping the simulator and the scenario\n`);
+    cleanup();
+    process.exit(130);
+  });
+}
+
+function track(child: ChildProcess): ChildProcess {
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+
+// ---- the simulator process ----
+
+interface SimHandle {
+  url: string;
+  origin: string;
+  cpu(): Promise<number>;
+  reset(): Promise<void>;
+}
+
+async function startSim(): Promise<SimHandle> {
+  const child = track(
+    fork(join(here, 'sim-process.js'), [], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      env: { ...process.env, ...(tmpRoot ? { BENCH_TMP_ROOT: tmpRoot } : {}) },
+    }),
+  );
+  const pending = new Map<number, (us: number) => void>();
+  let nextId = 0;
+  const url = await new Promise<string>((ok, fail) => {
+    const timer = setTimeout(() => fail(new Error('the simulator did not start within 15 s')), 15_000);
+    child.on('message', (m: SimMessage) => {
+      if (m.type === 'ready') {
+        clearTimeout(timer);
+        ok(m.url);
+      } else if (m.type === 'error') {
+        clearTimeout(timer);
+        fail(new Error(`simulator: ${m.message}`));
+      } else if (m.type === 'cpu') {
+        pending.get(m.id)?.(m.userUs + m.systemUs);
+        pending.delete(m.id);
+      }
+    });
+    child.once('exit', (code) => fail(new Error(`the simulator exited (code ${code})`)));
+  });
+  const origin = new URL(url).origin;
+  return {
+    url,
+    origin,
+    cpu: () =>
+      new Promise<number>((ok) => {
+        const id = nextId++;
+        pending.set(id, ok);
+        child.send({ type: 'cpu', id } satisfies SimRequest);
+      }),
+    reset: async () => {
+      const res = await fetch(`${origin}/__sim/reset`, { method: 'POST' });
+      await res.arrayBuffer();
+      if (!res.ok) throw new Error(`POST /__sim/reset: HTTP ${res.status}`);
+    },
+  };
+}
+
+// ---- one scenario in a child process ----
+
+async function runScenario(sim: SimHandle, spec: ScenarioSpec, profDir?: string): Promise<Measured> {
+  await sim.reset();
+  const execArgv = ['--expose-gc'];
+  if (profDir)
+    execArgv.push('--cpu-prof', `--cpu-prof-dir=${profDir}`, `--cpu-prof-name=${spec.name}.cpuprofile`);
+  const child = track(
+    fork(join(here, 'scenario.js'), [], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }),
+  );
+  let simCpuStart: Promise<[number, number]> | undefined;
+  let simCpuEnd: Promise<[number, number]> | undefined;
+  const stamp = async (): Promise<[number, number]> => {
+    const t = performance.now();
+    return [t, await sim.cpu()];
+  };
+  const result = await new Promise<ScenarioResult>((ok, fail) => {
+    let settled = false;
+    child.on('message', (m: ChildMessage) => {
+      if (m.type === 'mark') {
+        if (m.phase === 'start') simCpuStart = stamp();
+        else simCpuEnd = stamp();
+      } else if (m.type === 'result') {
+        settled = true;
+        ok(m.result);
+      } else {
+        settled = true;
+        fail(new Error(`scenario ${spec.name} failed:\n${m.message}`));
+      }
+    });
+    child.once('exit', (code, signal) => {
+      if (!settled) fail(new Error(`scenario ${spec.name} exited (code ${code}, signal ${signal})`));
+    });
+    child.send(spec);
+  });
+  await new Promise<void>((done) => {
+    if (child.exitCode !== null || child.signalCode !== null) done();
+    else child.once('exit', () => done());
+  });
+  let simCpuPct: number | null = null;
+  if (simCpuStart && simCpuEnd) {
+    const [[t0, c0], [t1, c1]] = await Promise.all([simCpuStart, simCpuEnd]);
+    simCpuPct = t1 > t0 ? (100 * (c1 - c0)) / 1000 / (t1 - t0) : null;
+  }
+  return { ...result, simCpuPct };
+}
+
+// ---- the scenarios ----
+
+interface Sizes {
+  a200: number;
+  a50: number;
+  b: number;
+  bWarmup: number;
+  bReps: number;
+  c: number;
+  d: [number, number];
+}
+
+const FULL: Sizes = {
+  a200: 4000,
+  a50: 5000,
+  b: 4000,
+  bWarmup: 2000,
+  bReps: 5,
+  c: 2000,
+  d: [10_000, 100_000],
+};
+const QUICK: Sizes = { a200: 640, a50: 640, b: 1000, bWarmup: 500, bReps: 1, c: 500, d: [2000, 20_000] };
+
+const fmt = (x: number, digits = 2) => (Number.isFinite(x) ? x.toFixed(digits) : 'n/a');
+const verdict = (met: boolean) => (met ? 'met' : 'NOT met');
+function positiveInt(flag: string, text: string, min: number): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min)
+    throw new Error(`${flag}: expected an integer ≥ ${min}, got "${text}"`);
+  return n;
+}
+
+const cpuPct = (r: ScenarioResult) => (100 * r.cpuMs) / r.wallMs;
+const median = (xs: number[]) => {
+  const s = [...xs].sort((x, y) => x - y);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+const count = (n: number) => (n >= 1000 && n % 1000 === 0 ? `${n / 1000}K` : String(n));
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      only: { type: 'string' },
+      out: { type: 'string' },
+      'cpu-prof-dir': { type: 'string' },
+      /** Overrides for (b): calls of warm-up before each measured run, and repetitions. */
+      warmup: { type: 'string' },
+      reps: { type: 'string' },
+    },
+  });
+  const quick = values.quick === true;
+  const only = new Set(
+    (values.only ?? SECTIONS.join(','))
+      .split(',')
+      .map((s) => s.trim().toLowerCase())
+      .filter(Boolean),
+  );
+  for (const s of only) {
+    if (!(SECTIONS as readonly string[]).includes(s))
+      throw new Error(`--only: unknown scenario "${s}" (a, b, c, d)`);
+  }
+  const sizes = { ...(quick ? QUICK : FULL) };
+  if (values.warmup !== undefined) sizes.bWarmup = positiveInt('--warmup', values.warmup, 0);
+  if (values.reps !== undefined) sizes.bReps = positiveInt('--reps', values.reps, 1);
+  const out = resolve(values.out ?? join(repoRoot, 'results', quick ? 'bench-quick.json' : 'bench.json'));
+  const profDir = values['cpu-prof-dir'] ? resolve(values['cpu-prof-dir']) : undefined;
+  if (profDir) mkdirSync(profDir, { recursive: true });
+
+  tmpRoot = mkdtempSync(join(tmpdir(), 'holdout-bench-'));
+  const startedAt = new Date();
+  const loadAtStart = loadavg()[0]!;
+  const t0 = performance.now();
+  const sim = await startSim();
+  const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
+  log(`simulator at ${sim.url}; temp dir ${tmpRoot}${quick ? '; quick mode' : ''}`);
+
+  const base = { simUrl: sim.url, tmpDir: tmpRoot, concurrency: CONCURRENCY, latencyJoin: false };
+  const spec = (s: Partial<ScenarioSpec> & Pick<ScenarioSpec, 'name' | 'model' | 'calls'>): ScenarioSpec => ({
+    kind: 'pipeline',
+    candidates: 1,
+    stream: true,
+    warmup: 0,
+    ...base,
+    ...s,
+  });
+  const run = async (s: ScenarioSpec): Promise<Measured> => {
+    log(`${s.name}: ${s.kind} ${s.calls} calls, ${s.stream ? 'stream' : 'json'}, ${s.model} …`);
+    const r = await runScenario(sim, s, profDir);
+    log(
+      `${s.name}: ${fmt(r.wallMs / 1000)} s, ${fmt(r.callsPerSec, 0)} calls/s, ${r.errors} errors, ` +
+        `peak rss ${fmt(r.memory.maxRssMb, 0)} MB`,
+    );
+    if (r.errors > 0) log(`${s.name}: WARNING ${r.errors} calls failed`);
+    return r;
+  };
+
+  const rows: Row[] = [];
+  const raw: Record<string, Measured> = {};
+
+  if (only.has('a')) {
+    const cases: [number, number, BenchModel][] = [
+      [sizes.a200, 200, 'bench-fixed-200'],
+      [sizes.a50, 50, 'bench-fixed-50'],
+    ];
+    for (const [n, ms, model] of cases) {
+      const r = await run(spec({ name: `a-${ms}ms-${n}`, model, calls: n }));
+      raw[r.name] = r;
+      const ideal = Math.ceil(n / CONCURRENCY) * ms;
+      const ratio = r.wallMs / ideal;
+      // The SDK alone at the same settings: what the client side can do at best on this machine.
+      const bare =
+        ms < 200
+          ? await run(spec({ name: `a-${ms}ms-${n}-bare`, model, calls: n, kind: 'bare' }))
+          : undefined;
+      if (bare) raw[bare.name] = bare;
+      const bareText = bare ? `; bare SDK ratio ${fmt(bare.wallMs / ideal, 3)}` : '';
+      rows.push({
+        section: 'a',
+        label: `scheduler  N=${n} c=${CONCURRENCY} ${ms}ms`,
+        text: `wall ${fmt(r.wallMs / 1000)} s  ideal ${fmt(ideal / 1000)} s  ratio ${fmt(ratio, 3)}`,
+        detail:
+          `client cpu ${fmt(cpuPct(r), 0)}% of a core, ${fmt(r.cpuUsPerCall, 0)} µs/call; sim max in flight` +
+          ` ${r.simMaxInFlight}; errors ${r.errors}${bareText}`,
+        target: '≤ 1.05',
+        met: ratio <= 1.05 && r.errors === 0,
+        figures: {
+          calls: r.calls,
+          latencyMs: ms,
+          wallMs: r.wallMs,
+          idealMs: ideal,
+          ratio,
+          clientCpuPct: cpuPct(r),
+          simMaxInFlight: r.simMaxInFlight,
+          errors: r.errors,
+          ...(bare ? { bareWallMs: bare.wallMs, bareRatio: bare.wallMs / ideal } : {}),
+        },
+      });
+    }
+  }
+
+  if (only.has('b')) {
+    for (const stream of [true, false]) {
+      const mode = stream ? 'stream' : 'json';
+      const common = { model: 'bench-zero' as const, calls: sizes.b, warmup: sizes.bWarmup, stream };
+      const ps: Measured[] = [];
+      const bs: Measured[] = [];
+      // Alternating repetitions, medians: one 2-second run of each is at the mercy of GC and JIT timing.
+      for (let rep = 1; rep <= sizes.bReps; rep++) {
+        const p = await run(spec({ ...common, name: `b-pipeline-${mode}-${rep}` }));
+        const b = await run(spec({ ...common, name: `b-bare-${mode}-${rep}`, kind: 'bare' }));
+        raw[p.name] = p;
+        raw[b.name] = b;
+        ps.push(p);
+        bs.push(b);
+      }
+      const med = (xs: Measured[], f: (x: Measured) => number | null) => median(xs.map((x) => f(x) ?? NaN));
+      // Best of the repetitions: on this shared 2-vCPU box a run is either undisturbed or slowed by a
+      // neighbour (bimodal, up to −30%); interference only ever slows, so the best is the estimate.
+      const pBest = Math.max(...ps.map((x) => x.callsPerSec));
+      const bBest = Math.max(...bs.map((x) => x.callsPerSec));
+      const ratio = pBest / bBest;
+      const medianRatio = med(ps, (x) => x.callsPerSec) / med(bs, (x) => x.callsPerSec);
+      const pCpu = med(ps, (x) => x.cpuUsPerCall);
+      const bCpu = med(bs, (x) => x.cpuUsPerCall);
+      const pSim = med(ps, (x) => x.simCpuPct);
+      const bSim = med(bs, (x) => x.simCpuPct);
+      const errors = [...ps, ...bs].reduce((sum, x) => sum + x.errors, 0);
+      const spread = (xs: Measured[]) => {
+        const r = xs.map((x) => x.callsPerSec);
+        return `${fmt(Math.min(...r), 0)}–${fmt(Math.max(...r), 0)}`;
+      };
+      const rates = (xs: Measured[]) => xs.map((x) => fmt(x.callsPerSec, 0)).join(' ');
+      rows.push({
+        section: 'b',
+        label: `overhead   N=${sizes.b} c=${CONCURRENCY} 0ms ${mode}`,
+        text: `pipeline ${fmt(pBest, 0)}/s  bare ${fmt(bBest, 0)}/s  ratio ${fmt(ratio, 3)}`,
+        detail:
+          `best of ${sizes.bReps} after ${sizes.bWarmup} warm-up calls;` +
+          ` median ratio ${fmt(medianRatio, 3)};` +
+          ` client cpu/call ${fmt(pCpu, 0)} vs ${fmt(bCpu, 0)} µs (ratio ${fmt(bCpu / pCpu, 3)});` +
+          ` bare ${spread(bs)} calls/s; sim cpu ${fmt(pSim, 0)}% vs ${fmt(bSim, 0)}%; errors ${errors}`,
+        target: '≥ 0.80',
+        met: ratio >= 0.8 && errors === 0,
+        figures: {
+          stream,
+          calls: sizes.b,
+          warmup: sizes.bWarmup,
+          repetitions: sizes.bReps,
+          pipelineCallsPerSec: pBest,
+          bareCallsPerSec: bBest,
+          ratio,
+          medianRatio,
+          pipelineCallsPerSecEach: ps.map((x) => x.callsPerSec),
+          bareCallsPerSecEach: bs.map((x) => x.callsPerSec),
+          pipelineCpuUsPerCall: pCpu,
+          bareCpuUsPerCall: bCpu,
+          cpuRatio: bCpu / pCpu,
+          pipelineSimCpuPct: pSim,
+          bareSimCpuPct: bSim,
+          errors,
+        },
+      });
+      log(`${mode}: pipeline ${rates(ps)} calls/s; bare ${rates(bs)} calls/s`);
+    }
+  }
+
+  if (only.has('c')) {
+    const r = await run(
+      spec({
+        name: 'c-latency',
+        model: 'bench-lognormal-200',
+        calls: sizes.c,
+        warmup: 128,
+        latencyJoin: true,
+      }),
+    );
+    raw[r.name] = r;
+    const l = r.latency!;
+    rows.push({
+      section: 'c',
+      label: `latency    N=${sizes.c} c=${CONCURRENCY} 200ms σ0.3`,
+      text: `latency_ms − sim serviceMs  p50 ${fmt(l.overheadP50)} ms  p99 ${fmt(l.overheadP99)} ms`,
+      detail:
+        `p90 ${fmt(l.overheadP90)}, max ${fmt(l.overheadMax)} ms;` +
+        ` joined ${l.joined}/${r.calls} on request id;` +
+        ` without the opening burst (${l.steadyCalls} calls)` +
+        ` p50 ${fmt(l.steadyP50)} p99 ${fmt(l.steadyP99)} ms;` +
+        ` sim serviceMs − its target p50 ${fmt(l.simLateP50)} p99 ${fmt(l.simLateP99)} ms;` +
+        ` client cpu ${fmt(cpuPct(r), 0)}%, event-loop delay p99 ${fmt(r.loopDelayMs.p99, 1)}` +
+        ` max ${fmt(r.loopDelayMs.max, 1)} ms; errors ${r.errors}`,
+      target: 'p50 < 3 ms',
+      met: l.overheadP50 < 3 && l.joined === r.calls,
+      figures: { calls: r.calls, ...l },
+    });
+  }
+
+  if (only.has('d')) {
+    const [small, large] = sizes.d;
+    const rs: Measured[] = [];
+    for (const n of [small, large]) {
+      const r = await run(
+        spec({ name: `d-memory-${count(n)}`, model: 'bench-zero', calls: n, candidates: 2 }),
+      );
+      raw[r.name] = r;
+      rs.push(r);
+    }
+    const [s, l] = rs as [Measured, Measured];
+    const ratio = l.memory.maxRssMb / s.memory.maxRssMb;
+    const m = (r: Measured) => `${count(r.calls)} peak ${fmt(r.memory.maxRssMb, 0)} MB`;
+    const d = (r: Measured) =>
+      `${count(r.calls)}: sampled peak ${fmt(r.memory.peakRssMb, 0)} MB, heap after full GC` +
+      ` ${fmt(r.memory.heapAfterGcBeforeMb, 1)} → ${fmt(r.memory.heapAfterGcAfterMb, 1)} MB,` +
+      ` ${fmt(r.callsPerSec, 0)} calls/s, errors ${r.errors}`;
+    rows.push({
+      section: 'd',
+      label: `memory     c=${CONCURRENCY} 0ms 2 cand.`,
+      text: `${m(s)}  ${m(l)}  ratio ${fmt(ratio, 2)}`,
+      detail: `${d(s)}; ${d(l)}`,
+      target: `${count(large)} ≤ 1.3 × ${count(small)}`,
+      met: ratio <= 1.3 && s.errors === 0 && l.errors === 0,
+      figures: {
+        calls: [s.calls, l.calls],
+        maxRssMb: [s.memory.maxRssMb, l.memory.maxRssMb],
+        sampledPeakRssMb: [s.memory.peakRssMb, l.memory.peakRssMb],
+        peakRunRssMb: [s.memory.peakRunRssMb, l.memory.peakRunRssMb],
+        heapAfterGcMb: [
+          [s.memory.heapAfterGcBeforeMb, s.memory.heapAfterGcAfterMb],
+          [l.memory.heapAfterGcBeforeMb, l.memory.heapAfterGcAfterMb],
+        ],
+        callsPerSec: [s.callsPerSec, l.callsPerSec],
+        ratio,
+      },
+    });
+  }
+
+  const totalS = (performance.now() - t0) / 1000;
+  const header =
+    `holdout benchmark — node ${process.version}, ${availableParallelism()} CPUs, ` +
+    `${startedAt.toISOString().slice(0, 19).replace('T', ' ')} UTC${quick ? ', --quick' : ''}` +
+    ` (1-min load avg ${fmt(loadAtStart)} before, ${fmt(loadavg()[0]!)} after; the bench itself adds ~1.3)`;
+  const width = Math.max(...rows.map((r) => r.label.length));
+  const lines = [header];
+  for (const r of rows) {
+    const target = r.target ? `  (target ${r.target}: ${verdict(r.met === true)})` : '';
+    lines.push(`(${r.section}) ${r.label.padEnd(width)}  ${r.text}${target}`);
+    if (r.detail) lines.push(`      · ${r.detail}`);
+  }
+  lines.push(`total ${fmt(totalS, 1)} s; figures in ${out}`);
+  process.stdout.write(`\n${lines.join('\n')}\n`);
+
+  mkdirSync(dirname(out), { recursive: true });
+  const json = {
+    node: process.version,
+    cpus: availableParallelism(),
+    date: startedAt.toISOString(),
+    loadAvg: { start: loadAtStart, end: loadavg()[0] },
+    quick,
+    concurrency: CONCURRENCY,
+    totalSeconds: totalS,
+    table: lines,
+    figures: rows.map(({ section, label, text, detail, target, met, figures }) => ({
+      section,
+      label,
+      text,
+      detail,
+      target,
+      met,
+      ...figures,
+    })),
+    scenarios: raw,
+  };
+  writeFileSync(out, `${JSON.stringify(json, null, 2)}\n`);
+}
+
+main().then(
+  () => {
+    cleanup();
+    process.exit(0);
+  },
+  (err: unknown) => {
+    process.stderr.write(`bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    cleanup();
+    process.exit(1);
+  },
+);
