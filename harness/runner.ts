@@ -139,7 +139,8 @@ export async function runEval(plan: RunPlan, deps: RunDeps): Promise<RunSummary>
             repeat = 0;
             index++;
           }
-          const status = store.callStatus(plan.runId, rec.record_id, c.id, r);
+          // A fresh run has no rows to skip: no lookup per work item on the hot path.
+          const status = existing.n > 0 ? store.callStatus(plan.runId, rec.record_id, c.id, r) : undefined;
           if (status === 'ok' || (status === 'error' && !plan.retryErrors)) continue;
           return {
             recordId: rec.record_id,
