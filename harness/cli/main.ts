@@ -1,5 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import yargs, { type Argv } from 'yargs';
+import { COMPARE_DEFAULTS } from '../../results/compare.js';
+import { COMPARE_FORMATS } from '../../results/compare-render.js';
 import { buildReport } from '../../results/report.js';
 import { renderReport } from '../../results/render.js';
 import { openStore, type Store } from '../../results/store.js';
@@ -8,6 +10,7 @@ import { HarnessError } from '../errors.js';
 import { defaultDbPath, sampleConfigPath } from '../paths.js';
 import { runCommand } from '../run-command.js';
 import { runSimulatorCli } from '../sim/index.js';
+import { COMPARE_EPILOG, type CompareArgs, compareCommand } from './compare-command.js';
 
 export interface Io {
   stdout: NodeJS.WritableStream & { isTTY?: boolean };
@@ -21,7 +24,10 @@ export interface Io {
 const FORMATS = ['table', 'md', 'json', 'csv'] as const;
 type Format = (typeof FORMATS)[number];
 
-/** Exit codes: 0 ok, 1 run failed or incomplete, 2 usage/config/input error, 130 interrupted. */
+/**
+ * Exit codes: 0 ok, 1 run failed or incomplete (compare: FAIL), 2 usage/config/input error,
+ * 3 compare INCONCLUSIVE with --fail-on-inconclusive, 130 interrupted.
+ */
 export async function main(argv: string[], io: Io): Promise<number> {
   let exitCode = 0;
   const clock = io.clock ?? systemClock;
@@ -126,6 +132,11 @@ export async function main(argv: string[], io: Io): Promise<number> {
         printReport(store, run.id, a.format, a.out);
       });
     },
+    compare: async (a) => {
+      await withStore(a.db, (store) => {
+        exitCode = compareCommand(store, a, io);
+      });
+    },
     sim: async (a) => {
       const server = await runSimulatorCli(
         { port: a.port, host: a.host, answerKeyPath: a.answerKey, profilesPath: a.profiles },
@@ -173,6 +184,7 @@ interface Handlers {
   }): Promise<void>;
   demo(a: { db?: string; format: Format; concurrency?: number }): Promise<void>;
   report(a: { run?: number; suite?: string; db?: string; format: Format; out?: string }): Promise<void>;
+  compare(a: CompareArgs & { db?: string }): Promise<void>;
   sim(a: { port: number; host: string; answerKey?: string; profiles?: string }): Promise<void>;
 }
 
@@ -239,6 +251,72 @@ export function buildCli(y: Argv, h: Handlers) {
         (a) => h.report(a),
       )
       .command(
+        'compare',
+        'regression gate: candidate B against baseline A on the same prompts (paired tests; exit 1 on FAIL)',
+        (c) =>
+          c
+            .usage(
+              '$0 compare --baseline A --candidate B [--run R | --runs R1 R2] [options]\n\n' +
+                'Pairs the calls of A and B per (record, repeat), runs the paired tests of STATS.md and ' +
+                'gates on the pass metric.',
+            )
+            .option('baseline', { type: 'string', demandOption: true, describe: 'candidate id of A' })
+            .option('candidate', { type: 'string', demandOption: true, describe: 'candidate id of B' })
+            .option('run', { type: 'number', describe: 'run holding both A and B (default: the latest run)' })
+            .option('runs', {
+              type: 'number',
+              array: true,
+              describe: 'two runs: A from the first, B from the second',
+            })
+            .option('db', db)
+            .option('margin', {
+              type: 'number',
+              default: COMPARE_DEFAULTS.margin,
+              describe: 'non-inferiority margin, absolute (0.03 = 3 points of pass rate)',
+            })
+            .option('alpha', {
+              type: 'number',
+              default: COMPARE_DEFAULTS.alpha,
+              describe: 'one-sided level of every gating test; intervals are at 1 − 2·alpha',
+            })
+            .option('by', { type: 'string', describe: 'also compare per value of this tag (slices)' })
+            .option('cluster', {
+              type: 'string',
+              describe: 'tag whose values are clusters (conversation, template): clustered CR1 t tests',
+            })
+            .option('seed', { type: 'number', default: COMPARE_DEFAULTS.seed, describe: 'bootstrap seed' })
+            .option('format', {
+              choices: COMPARE_FORMATS,
+              default: 'table' as (typeof COMPARE_FORMATS)[number],
+              describe: 'output format (md fits a PR comment; junit for CI test reports)',
+            })
+            .option('out', {
+              type: 'string',
+              describe: 'write the comparison to this file instead of stdout',
+            })
+            .option('fail-on-inconclusive', {
+              type: 'boolean',
+              default: false,
+              describe: 'exit 3 instead of 0 when the verdict is INCONCLUSIVE',
+            })
+            .conflicts('run', 'runs')
+            .check((a) => {
+              if (a.runs !== undefined && (a.runs.length !== 2 || a.runs.some((r) => !Number.isInteger(r))))
+                throw new Error('--runs takes exactly two run ids: --runs R1 R2');
+              if (a.run !== undefined && !Number.isInteger(a.run)) throw new Error('--run must be a run id');
+              if (!(a.margin > 0 && a.margin < 1))
+                throw new Error('--margin must be between 0 and 1, e.g. 0.03');
+              if (!(a.alpha > 0 && a.alpha < 0.5))
+                throw new Error('--alpha must be between 0 and 0.5, e.g. 0.025');
+              if (!(Number.isInteger(a.seed) && a.seed >= 0 && a.seed <= 0xffffffff))
+                throw new Error('--seed must be an integer from 0 to 4294967295');
+              if (a.by === '' || a.cluster === '') throw new Error('--by and --cluster take a tag name');
+              return true;
+            })
+            .epilog(COMPARE_EPILOG),
+        (a) => h.compare(a),
+      )
+      .command(
         'sim',
         'serve the local OpenAI-compatible simulator on loopback until Ctrl-C',
         (c) =>
@@ -249,7 +327,7 @@ export function buildCli(y: Argv, h: Handlers) {
             .option('profiles', { type: 'string', describe: 'model profiles JSON' }),
         (a) => h.sim(a),
       )
-      .demandCommand(1, 'name a command: run, demo, report or sim')
+      .demandCommand(1, 'name a command: run, demo, report, compare or sim')
       .strict()
       // Validation messages become usage errors (exit 2); errors from handlers pass through unchanged.
       .fail((msg, err) => {

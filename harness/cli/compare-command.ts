@@ -1,0 +1,116 @@
+/**
+ * `holdout compare`: resolves the runs, builds the comparison, writes it, and turns the verdict into
+ * an exit code. The statistics live in results/compare.ts, the formats in results/compare-render.ts.
+ */
+import { writeFileSync } from 'node:fs';
+import { buildComparison, type Comparison, type SideRef } from '../../results/compare.js';
+import { type CompareFormat, FLIPS_SHOWN, renderComparison } from '../../results/compare-render.js';
+import type { Store } from '../../results/store.js';
+import { HarnessError } from '../errors.js';
+
+export interface CompareArgs {
+  baseline: string;
+  candidate: string;
+  run?: number;
+  runs?: number[];
+  margin: number;
+  alpha: number;
+  by?: string;
+  cluster?: string;
+  seed: number;
+  format: CompareFormat;
+  out?: string;
+  failOnInconclusive?: boolean;
+}
+
+/** Exit codes of `holdout compare`; 2 (usage, config or input error) comes from HarnessError. */
+export const COMPARE_EXIT = { PASS: 0, FAIL: 1, INCONCLUSIVE: 0, INCONCLUSIVE_STRICT: 3 } as const;
+
+/** The gate, as `holdout compare --help` explains it. Paragraphs: yargs wraps them to the terminal. */
+export const COMPARE_EPILOG = [
+  'Gate (--alpha one-sided, default 0.025; --margin m absolute, default 0.03 = 3 points of pass rate). ' +
+    'A call passes when every non-null score on it passed; pairs unscored on either side are left out.',
+  'FAIL (exit 1): B is significantly worse on the pass metric at alpha, unadjusted: exact one-sided ' +
+    'McNemar P(X >= b) with one call per prompt; one-sided paired t over prompts when repeats are ' +
+    'averaged per prompt; clustered CR1 t on C - 1 df with --cluster. Also FAIL when any secondary ' +
+    'check fails after Holm adjustment over the family {pass metric, each scorer pass/fail, each --by ' +
+    'slice with n >= 30}; slices under 30 are descriptive only. Benjamini-Hochberg flags, never gates.',
+  'PASS (exit 0): non-inferiority at margin m is shown (Tango z(-m), or t = (mean + m)/SE; p < alpha).',
+  'INCONCLUSIVE: neither. Exit 0 with "WARNING: INCONCLUSIVE" on stderr; exit 3 with --fail-on-inconclusive.',
+  'Score, cost and latency (paired t, bootstrap, Wilcoxon; the normal approximation above 20,000 units) ' +
+    'are reported, never gated. Exit 2: usage, config or input error.',
+].join('\n\n');
+
+function sides(store: Store, a: CompareArgs): { baseline: SideRef; candidate: SideRef } {
+  if (a.runs !== undefined) {
+    const [r1, r2] = a.runs;
+    return {
+      baseline: { runId: r1!, candidate: a.baseline },
+      candidate: { runId: r2!, candidate: a.candidate },
+    };
+  }
+  const runId = a.run ?? store.latestRun()?.id;
+  if (runId === undefined) {
+    throw new HarnessError('RUN_NOT_FOUND', 'no runs in this database yet', {
+      hint: 'run `holdout run <config>` first, or point --db at another database',
+    });
+  }
+  return {
+    baseline: { runId, candidate: a.baseline },
+    candidate: { runId, candidate: a.candidate },
+  };
+}
+
+export function exitCodeOf(c: Pick<Comparison, 'verdict'>, failOnInconclusive: boolean): number {
+  if (c.verdict === 'FAIL') return COMPARE_EXIT.FAIL;
+  if (c.verdict === 'PASS') return COMPARE_EXIT.PASS;
+  return failOnInconclusive ? COMPARE_EXIT.INCONCLUSIVE_STRICT : COMPARE_EXIT.INCONCLUSIVE;
+}
+
+/** Runs the comparison; returns the exit code. Data goes to stdout (or --out), messages to stderr. */
+export function compareCommand(
+  store: Store,
+  a: CompareArgs,
+  io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream },
+): number {
+  const { baseline, candidate } = sides(store, a);
+  const result = buildComparison(
+    store,
+    baseline,
+    candidate,
+    {
+      alpha: a.alpha,
+      margin: a.margin,
+      seed: a.seed,
+      ...(a.by !== undefined ? { by: a.by } : {}),
+      ...(a.cluster !== undefined ? { cluster: a.cluster } : {}),
+    },
+    // JSON lists every flip; the other formats show the first 20 and the counts.
+    a.format === 'json' ? Number.POSITIVE_INFINITY : FLIPS_SHOWN,
+  );
+  const text = renderComparison(result, a.format);
+  if (a.out) {
+    writeFileSync(a.out, text);
+    io.stderr.write(`comparison written to ${a.out}\n`);
+  } else io.stdout.write(text);
+
+  // stderr always carries what must not be missed, whatever the format or destination.
+  const oneLine = (s: string) => s.replace(/[\r\n]+/g, ' ');
+  if (a.format !== 'table' || a.out) {
+    for (const d of result.drift) io.stderr.write(`${oneLine(d.message)}\n`);
+    io.stderr.write(`${oneLine(result.summary)}\n`);
+  }
+  if (result.verdict === 'INCONCLUSIVE') {
+    const power = result.power.powerAtMargin;
+    const why =
+      power !== null && power < 0.5
+        ? ` (power at this margin is only ${Math.round(power * 100)}%: add prompts or widen --margin)`
+        : '';
+    io.stderr.write(
+      `WARNING: INCONCLUSIVE — neither a regression nor non-inferiority at a ` +
+        `${(result.settings.margin * 100).toFixed(1)}-point margin is shown${why}; ` +
+        `${a.failOnInconclusive ? 'exit 3 (--fail-on-inconclusive)' : 'exit 0, the gate does not block'}\n`,
+    );
+  }
+  return exitCodeOf(result, a.failOnInconclusive ?? false);
+}
