@@ -1,157 +1,79 @@
 /**
- * Renders a RunReport as a terminal table, GitHub Markdown, JSON or CSV. Every string that came
- * from the database (names, models, error kinds) is untrusted and escaped for the format it lands in.
+ * Renders a RunReport as a terminal table, GitHub Markdown, JSON, CSV or self-contained HTML, and a
+ * TrendReport as a table, Markdown, JSON or CSV. Every string that came from the database (names,
+ * models, tags, error kinds, outputs) is untrusted and escaped for the format it lands in.
  */
-import type { CandidateReport, PassRate, RunReport } from './report.js';
+import { escapeMarkdown, terminalSafe } from './format.js';
+import { renderHtml } from './html.js';
+import type { Comparison, Figures, RunReport, TrendReport } from './report.js';
+import {
+  candidateTable,
+  comparisonMethodLine,
+  comparisonTable,
+  costByRoleTable,
+  errorLines,
+  FLIPS_IN_TEXT,
+  flipLines,
+  latencyTable,
+  methodLine,
+  runDetails,
+  scorerTable,
+  sliceTable,
+  type Table,
+  trendTable,
+} from './tables.js';
 
-export type ReportFormat = 'table' | 'md' | 'json' | 'csv';
+export { escapeMarkdown, formatMs, formatPercent, formatUsd } from './format.js';
+
+export type ReportFormat = 'table' | 'md' | 'json' | 'csv' | 'html';
+export type TrendFormat = 'table' | 'md' | 'json' | 'csv';
 
 export function renderReport(report: RunReport, format: ReportFormat): string {
   switch (format) {
     case 'table':
-      return renderTable(report);
+      return renderText(report, TABLE);
     case 'md':
-      return renderMarkdown(report);
+      return renderText(report, MARKDOWN);
     case 'json':
       // NaN and Infinity become null.
       return `${JSON.stringify(report, null, 2)}\n`;
     case 'csv':
       return renderCsv(report);
+    case 'html':
+      return renderHtml(report);
     default:
-      throw new RangeError(`unknown report format '${format as string}': use table, md, json or csv`);
+      throw new RangeError(`unknown report format '${format as string}': use table, md, json, csv or html`);
   }
 }
 
-/**
- * US dollars with enough digits to show fractions of a cent: 4 significant digits below $1
- * ($0.004350), cents from $1 up. A nonzero amount never rounds to $0.00.
- */
-export function formatUsd(x: number | null): string {
-  if (x === null || !Number.isFinite(x)) return '-';
-  if (x === 0) return '$0.00';
-  const sign = x < 0 ? '-' : '';
-  const abs = Math.abs(x);
-  if (abs >= 1) return `${sign}$${abs.toFixed(2)}`;
-  const decimals = Math.min(20, 3 - Math.floor(Math.log10(abs)));
-  return `${sign}$${abs.toFixed(decimals)}`;
+export function renderTrend(trend: TrendReport, format: TrendFormat): string {
+  switch (format) {
+    case 'table':
+      return renderTrendText(trend, TABLE);
+    case 'md':
+      return renderTrendText(trend, MARKDOWN);
+    case 'json':
+      return `${JSON.stringify(trend, null, 2)}\n`;
+    case 'csv':
+      return renderTrendCsv(trend);
+    default:
+      throw new RangeError(`unknown trend format '${format as string}': use table, md, json or csv`);
+  }
 }
 
-export function formatPercent(p: number): string {
-  return Number.isFinite(p) ? `${(p * 100).toFixed(1)}%` : '-';
-}
-
-/** Whole milliseconds, or one decimal below 10 ms where a rounding would hide most of the value. */
-export function formatMs(ms: number | null): string {
-  if (ms === null || !Number.isFinite(ms)) return '-';
-  return Math.abs(ms) < 10 ? ms.toFixed(1) : Math.round(ms).toString();
-}
-
-function formatRate(r: PassRate): string {
-  if (!Number.isFinite(r.p)) return '-';
-  const bound = (x: number) => (Number.isFinite(x) ? (x * 100).toFixed(1) : '?');
-  return `${formatPercent(r.p)} [${bound(r.lo)}, ${bound(r.hi)}]`;
-}
-
-function formatScore(c: CandidateReport): string {
-  const m = c.meanScore;
-  if (!Number.isFinite(m.mean)) return '-';
-  if (!Number.isFinite(m.lo)) return m.mean.toFixed(3);
-  return `${m.mean.toFixed(3)} [${m.lo.toFixed(3)}, ${m.hi.toFixed(3)}]`;
-}
-
-function formatNumber(x: number | null, decimals: number): string {
-  return x === null || !Number.isFinite(x) ? '-' : x.toFixed(decimals);
-}
-
-function runDetails(r: RunReport, text: (s: string) => string): string {
-  const run = r.run;
-  const repeats = run.repeats === 1 ? '1 repeat' : `${run.repeats} repeats`;
-  const state =
-    run.status === 'finished' && run.finishedAt
-      ? `finished ${run.finishedAt}`
-      : `${run.status}, created ${run.createdAt}`;
-  return `${text(state)} · ${run.recordCount} records × ${repeats} · dataset ${text(run.datasetPath)}`;
-}
-
-function methodLine(r: RunReport): string {
-  const rate =
-    r.method.passRate === 'wilson'
-      ? 'pass rate: Wilson over scored calls'
-      : 'pass rate: t over per-prompt means of the repeats';
-  return `Percentiles are type 7 (linear interpolation); intervals are 95% (${rate}).`;
-}
-
-const COLUMNS = [
-  'candidate',
-  'model',
-  'n',
-  'err',
-  'pass rate [95% CI]',
-  'mean score [95% CI]',
-  'cost',
-  '$/1K calls',
-  'p50 ms',
-  'p95 ms',
-  'TTFT p50 ms',
-  'tok/s',
-];
-// Text columns (untrusted names) are left-aligned, figures right-aligned.
-const LEFT = new Set([0, 1]);
-
-function candidateRow(c: CandidateReport): string[] {
-  return [
-    c.candidate,
-    c.model,
-    String(c.calls),
-    String(c.errors),
-    formatRate(c.passRate),
-    formatScore(c),
-    formatUsd(c.totalCostUsd),
-    formatUsd(c.costPer1kCalls),
-    formatMs(c.latency.p50),
-    formatMs(c.latency.p95),
-    formatMs(c.ttftP50),
-    formatNumber(c.outputTokensPerSec, 1),
-  ];
-}
-
-const SCORER_COLUMNS = ['candidate', 'scorer', 'scored', 'unscored', 'passes', 'pass rate [95% CI]', 'mean'];
-const SCORER_LEFT = new Set([0, 1]);
-
-function scorerRows(r: RunReport): string[][] {
-  return r.candidates.flatMap((c) =>
-    c.scorers.map((s) => [
-      c.candidate,
-      s.scorer,
-      String(s.scored),
-      String(s.unscored),
-      String(s.passes),
-      formatRate(s.passRate),
-      formatNumber(s.meanValue, 3),
-    ]),
-  );
-}
-
-function errorLines(r: RunReport): string[] {
-  return r.candidates
-    .filter((c) => c.errors > 0)
-    .map((c) => {
-      const kinds = Object.entries(c.errorsByKind).map(([kind, n]) => `${kind} ${n}`);
-      return `${c.candidate}: ${kinds.join(', ')}`;
-    });
+/** How the terminal and Markdown differ: escaping, table syntax, headings. */
+interface TextStyle {
+  /** Untrusted text outside tables. */
+  text(s: string): string;
+  heading(level: 2 | 3, s: string): string[];
+  table(t: Table): string[];
+  list(items: string[]): string[];
+  warning(s: string): string[];
 }
 
 // --- table -------------------------------------------------------------------------------------
 
 const MAX_CELL = 48;
-
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching them is the point
-const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/g;
-
-/** Control characters (ANSI escapes, carriage returns) from the database must not reach a terminal. */
-function terminalSafe(s: string): string {
-  return s.replace(CONTROL_CHARS, '?');
-}
 
 /** A table cell: terminal-safe, and cut short so one long name cannot stretch every row. */
 function cell(s: string): string {
@@ -163,42 +85,26 @@ function fixedWidth(header: string[], rows: string[][], left: Set<number>): stri
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]?.length ?? 0)));
   const line = (cells: string[]) =>
     cells
-      .map((cell, i) => (left.has(i) ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!)))
+      .map((c, i) => (left.has(i) ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
       .join('  ')
       .trimEnd();
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)];
 }
 
-function renderTable(r: RunReport): string {
-  const title = `holdout run ${r.run.id} · suite ${terminalSafe(r.run.suite)}`;
-  const out = [
-    ...r.warnings.map(terminalSafe),
-    `${title} · ${runDetails(r, terminalSafe)}`,
-    methodLine(r),
-    '',
-  ];
-  const rows = r.candidates.map((c) => candidateRow(c).map(cell));
-  out.push(...fixedWidth(COLUMNS, rows, LEFT));
-  const scorers = scorerRows(r).map((row) => row.map(cell));
-  if (scorers.length > 0) out.push('', 'Scorers', ...fixedWidth(SCORER_COLUMNS, scorers, SCORER_LEFT));
-  const errors = errorLines(r);
-  if (errors.length > 0) out.push('', 'Errors by kind', ...errors.map((e) => `  ${terminalSafe(e)}`));
-  if (r.notes.length > 0) out.push('', 'Notes', ...r.notes.map((n) => `  - ${terminalSafe(n)}`));
-  return `${out.join('\n')}\n`;
-}
+const TABLE: TextStyle = {
+  text: terminalSafe,
+  heading: (_level, s) => [s],
+  table: (t) =>
+    fixedWidth(
+      t.header.map(terminalSafe),
+      t.rows.map((row) => row.map(cell)),
+      t.text,
+    ),
+  list: (items) => items.map((i) => `  - ${terminalSafe(i)}`),
+  warning: (s) => [terminalSafe(s)],
+};
 
 // --- markdown ----------------------------------------------------------------------------------
-
-/**
- * Escapes text for a GitHub Markdown table cell or line: pipes would split cells, newlines end the
- * table, and emphasis, code, links and HTML characters would change what the text says.
- */
-export function escapeMarkdown(s: string): string {
-  return s
-    .replace(/\r\n|\r|\n/g, ' ')
-    .replace(/[\\`*_[\]<>|~#$]/g, (ch) => `\\${ch}`)
-    .replace(CONTROL_CHARS, ' ');
-}
 
 /** Our own figures need only `$` escaped: GitHub would read "$0.01 … $0.02" as inline math. */
 function markdownFigure(s: string): string {
@@ -210,57 +116,92 @@ function markdownTable(header: string[], rows: string[][], text: Set<number>): s
   const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
   const escapeRow = (row: string[]) =>
     row.map((c, i) => (text.has(i) ? escapeMarkdown(c) : markdownFigure(c)));
-  return [line(header.map(markdownFigure)), line(align), ...rows.map((r) => line(escapeRow(r)))];
+  return [line(header.map(escapeMarkdown)), line(align), ...rows.map((r) => line(escapeRow(r)))];
 }
 
-function renderMarkdown(r: RunReport): string {
-  const out = [`## holdout run ${r.run.id}: suite ${escapeMarkdown(r.run.suite)}`, ''];
-  for (const w of r.warnings) out.push(`> **${escapeMarkdown(w)}**`, '');
-  out.push(runDetails(r, escapeMarkdown), '', methodLine(r), '');
-  out.push(...markdownTable(COLUMNS, r.candidates.map(candidateRow), LEFT));
-  const scorers = scorerRows(r);
-  if (scorers.length > 0) {
-    out.push('', '### Scorers', '', ...markdownTable(SCORER_COLUMNS, scorers, SCORER_LEFT));
+const MARKDOWN: TextStyle = {
+  text: escapeMarkdown,
+  heading: (level, s) => [`${'#'.repeat(level)} ${s}`],
+  table: (t) => markdownTable(t.header, t.rows, t.text),
+  list: (items) => items.map((i) => `- ${escapeMarkdown(i)}`),
+  warning: (s) => [`> **${escapeMarkdown(s)}**`],
+};
+
+function renderText(r: RunReport, st: TextStyle): string {
+  const out: string[] = [];
+  const md = st === MARKDOWN;
+  const title = md
+    ? `holdout run ${r.run.id}: suite ${st.text(r.run.suite)}`
+    : `holdout run ${r.run.id} · suite ${st.text(r.run.suite)}`;
+  if (md) {
+    out.push(...st.heading(2, title), '');
+    for (const w of r.warnings) out.push(...st.warning(w), '');
+    out.push(runDetails(r, st.text), '', methodLine(r), '');
+  } else {
+    for (const w of r.warnings) out.push(...st.warning(w));
+    out.push(`${title} · ${runDetails(r, st.text)}`, methodLine(r), '');
   }
-  const errors = errorLines(r);
-  if (errors.length > 0)
-    out.push('', '### Errors by kind', '', ...errors.map((e) => `- ${escapeMarkdown(e)}`));
-  if (r.notes.length > 0) out.push('', '### Notes', '', ...r.notes.map((n) => `- ${escapeMarkdown(n)}`));
+  const section = (t: Table) => {
+    if (t.rows.length === 0) return;
+    out.push('');
+    if (t.title !== undefined) out.push(...st.heading(3, st.text(t.title)), ...(md ? [''] : []));
+    out.push(...st.table(t));
+  };
+  const list = (title: string, items: string[]) => {
+    if (items.length === 0) return;
+    out.push('', ...st.heading(3, title), ...(md ? [''] : []), ...st.list(items));
+  };
+  out.push(...st.table(candidateTable(r)));
+  section(latencyTable(r));
+  section(scorerTable(r));
+  if (r.by !== null) section(sliceTable(r));
+  if (r.baseline !== null) {
+    section(comparisonTable(r));
+    out.push(...(md ? [''] : []), comparisonMethodLine(r));
+    for (const c of r.comparisons) {
+      for (const which of ['regressions', 'fixes'] as const) {
+        const n = which === 'regressions' ? c.regressions : c.fixes;
+        if (n === 0) continue;
+        const what =
+          which === 'regressions'
+            ? `${c.baseline} passed, ${c.candidate} failed`
+            : `${c.baseline} failed, ${c.candidate} passed`;
+        const shown = Math.min(n, FLIPS_IN_TEXT);
+        list(
+          `${st.text(what)}: ${n} ${n === 1 ? 'prompt' : 'prompts'}${shown < n ? ` (first ${shown})` : ''}`,
+          flipLines(c, which),
+        );
+      }
+    }
+  }
+  if (r.costByRole.some((x) => x.role !== 'candidate' && x.calls > 0)) section(costByRoleTable(r));
+  list('Errors by kind', errorLines(r));
+  list('Notes', r.notes);
+  return `${out.join('\n')}\n`;
+}
+
+function renderTrendText(t: TrendReport, st: TextStyle): string {
+  const md = st === MARKDOWN;
+  const out: string[] = [];
+  const runs = `${t.runs.length} ${t.runs.length === 1 ? 'run' : 'runs'}`;
+  if (md) {
+    out.push(...st.heading(2, `holdout trend: suite ${st.text(t.suite)}`), '');
+    for (const w of t.warnings) out.push(...st.warning(w), '');
+    out.push(`${runs}, oldest first. Percentiles are type 7; intervals are 95%.`, '');
+  } else {
+    for (const w of t.warnings) out.push(...st.warning(w));
+    out.push(
+      `holdout trend · suite ${st.text(t.suite)} · ${runs}, oldest first`,
+      'Percentiles are type 7; intervals are 95%.',
+      '',
+    );
+  }
+  out.push(...st.table(trendTable(t)));
+  if (t.notes.length > 0) out.push('', ...st.heading(3, 'Notes'), ...(md ? [''] : []), ...st.list(t.notes));
   return `${out.join('\n')}\n`;
 }
 
 // --- csv ---------------------------------------------------------------------------------------
-
-const CSV_COLUMNS = [
-  'run_id',
-  'suite',
-  'candidate',
-  'model',
-  'simulated',
-  'calls',
-  'ok',
-  'errors',
-  'retried',
-  'scored',
-  'passes',
-  'pass_rate',
-  'pass_rate_lo',
-  'pass_rate_hi',
-  'pass_rate_method',
-  'mean_score',
-  'mean_score_lo',
-  'mean_score_hi',
-  'total_cost_usd',
-  'cost_per_1k_calls_usd',
-  'input_tokens',
-  'cached_tokens',
-  'output_tokens',
-  'reasoning_tokens',
-  'latency_p50_ms',
-  'latency_p95_ms',
-  'ttft_p50_ms',
-  'output_tokens_per_sec',
-] as const;
 
 /** RFC 4180: quote a field holding a comma, quote or line break, doubling inner quotes. */
 function csvField(v: string | number | boolean | null): string {
@@ -269,41 +210,169 @@ function csvField(v: string | number | boolean | null): string {
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-function renderCsv(r: RunReport): string {
-  const simulated = new Set(r.simulatedCandidates);
-  const rows = r.candidates.map((c) => [
-    r.run.id,
-    r.run.suite,
-    c.candidate,
-    c.model,
-    simulated.has(c.candidate),
-    c.calls,
-    c.ok,
-    c.errors,
-    c.retried,
-    c.scored,
-    c.passes,
-    c.passRate.p,
-    c.passRate.lo,
-    c.passRate.hi,
-    c.passRate.method,
-    c.meanScore.mean,
-    c.meanScore.lo,
-    c.meanScore.hi,
-    c.totalCostUsd,
-    c.costPer1kCalls,
-    c.tokens.input,
-    c.tokens.cached,
-    c.tokens.output,
-    c.tokens.reasoning,
-    c.latency.p50,
-    c.latency.p95,
-    c.ttftP50,
-    c.outputTokensPerSec,
-  ]);
-  // CSV has no comment syntax; the notice goes on a '#' line above the header so no reader can
-  // take simulated figures for real ones without seeing it (most CSV readers can skip '#' lines).
-  const lines = r.warnings.map((w) => `# ${w.replace(/[\r\n]+/g, ' ')}`);
-  lines.push(CSV_COLUMNS.join(','), ...rows.map((row) => row.map(csvField).join(',')));
+type CsvValue = string | number | boolean | null;
+
+/** One CSV row: a candidate over the whole run, or over one slice. */
+interface CsvRow {
+  candidate: string;
+  model: string | null;
+  figures: Figures;
+  /** The slice, on slice rows only. */
+  slice?: { by: string; value: string | null };
+  comparison?: Comparison;
+}
+
+/**
+ * The report's CSV columns, in order. The version 1 columns come first, in their old order, so a
+ * reader that goes by position still finds them; everything added in version 2 follows.
+ */
+const CSV_COLUMNS: [string, (row: CsvRow, r: RunReport) => CsvValue][] = [
+  ['run_id', (_, r) => r.run.id],
+  ['suite', (_, r) => r.run.suite],
+  ['candidate', (x) => x.candidate],
+  ['model', (x) => x.model],
+  ['simulated', (x, r) => r.simulatedCandidates.includes(x.candidate)],
+  ['calls', (x) => x.figures.calls],
+  ['ok', (x) => x.figures.ok],
+  ['errors', (x) => x.figures.errors],
+  ['retried', (x) => x.figures.retried],
+  ['scored', (x) => x.figures.scored],
+  ['passes', (x) => x.figures.passes],
+  ['pass_rate', (x) => x.figures.passRate.p],
+  ['pass_rate_lo', (x) => x.figures.passRate.lo],
+  ['pass_rate_hi', (x) => x.figures.passRate.hi],
+  ['pass_rate_method', (x) => x.figures.passRate.method],
+  ['mean_score', (x) => x.figures.meanScore.mean],
+  ['mean_score_lo', (x) => x.figures.meanScore.lo],
+  ['mean_score_hi', (x) => x.figures.meanScore.hi],
+  ['total_cost_usd', (x) => x.figures.totalCostUsd],
+  ['cost_per_1k_calls_usd', (x) => x.figures.costPer1kCalls],
+  ['input_tokens', (x) => x.figures.tokens.input],
+  ['cached_tokens', (x) => x.figures.tokens.cached],
+  ['output_tokens', (x) => x.figures.tokens.output],
+  ['reasoning_tokens', (x) => x.figures.tokens.reasoning],
+  ['latency_p50_ms', (x) => x.figures.latency.p50.value],
+  ['latency_p95_ms', (x) => x.figures.latency.p95.value],
+  ['ttft_p50_ms', (x) => x.figures.ttft.p50],
+  ['output_tokens_per_sec', (x) => x.figures.outputTokensPerSec],
+  // version 2
+  ['by', (x) => x.slice?.by ?? null],
+  ['slice', (x) => x.slice?.value ?? null],
+  ['cost_per_pass_usd', (x) => x.figures.costPerPass],
+  ['latency_n', (x) => x.figures.latency.n],
+  ['latency_p50_lo_ms', (x) => x.figures.latency.p50.lo],
+  ['latency_p50_hi_ms', (x) => x.figures.latency.p50.hi],
+  ['latency_p95_lo_ms', (x) => x.figures.latency.p95.lo],
+  ['latency_p95_hi_ms', (x) => x.figures.latency.p95.hi],
+  ['latency_p99_ms', (x) => x.figures.latency.p99.value],
+  ['latency_p99_lo_ms', (x) => x.figures.latency.p99.lo],
+  ['latency_p99_hi_ms', (x) => x.figures.latency.p99.hi],
+  ['ttft_p95_ms', (x) => x.figures.ttft.p95],
+  ['baseline', (x) => x.comparison?.baseline ?? null],
+  ['pairs', (x) => x.comparison?.passRate.n ?? null],
+  ['delta_pass_rate', (x) => x.comparison?.passRate.delta ?? null],
+  ['delta_pass_rate_lo', (x) => x.comparison?.passRate.lo ?? null],
+  ['delta_pass_rate_hi', (x) => x.comparison?.passRate.hi ?? null],
+  ['delta_pass_rate_p', (x) => x.comparison?.passRate.p ?? null],
+  ['regressions', (x) => x.comparison?.regressions ?? null],
+  ['fixes', (x) => x.comparison?.fixes ?? null],
+  ['delta_mean_score', (x) => x.comparison?.meanScore.delta ?? null],
+  ['delta_mean_score_lo', (x) => x.comparison?.meanScore.lo ?? null],
+  ['delta_mean_score_hi', (x) => x.comparison?.meanScore.hi ?? null],
+  ['cost_ratio', (x) => x.comparison?.costRatio?.ratio ?? null],
+  ['cost_ratio_lo', (x) => x.comparison?.costRatio?.lo ?? null],
+  ['cost_ratio_hi', (x) => x.comparison?.costRatio?.hi ?? null],
+  ['delta_latency_p50_ms', (x) => x.comparison?.latencyP50?.delta ?? null],
+  ['delta_latency_p50_lo_ms', (x) => x.comparison?.latencyP50?.lo ?? null],
+  ['delta_latency_p50_hi_ms', (x) => x.comparison?.latencyP50?.hi ?? null],
+];
+
+/** CSV has no comment syntax: warnings go on '#' lines above the header (most readers can skip them). */
+function csvLines(warnings: string[], header: readonly string[], rows: CsvValue[][]): string {
+  const lines = warnings.map((w) => `# ${w.replace(/[\r\n]+/g, ' ')}`);
+  lines.push(header.join(','), ...rows.map((row) => row.map(csvField).join(',')));
   return `${lines.join('\r\n')}\r\n`;
+}
+
+/**
+ * One row per candidate over the whole run (`by` and `slice` empty), then, with `by`, one row per
+ * slice and candidate (`slice` empty for records without the tag). The comparison columns are
+ * filled on the whole-run rows of the candidates other than the baseline.
+ */
+function renderCsv(r: RunReport): string {
+  const models = new Map(r.candidates.map((c) => [c.candidate, c.model]));
+  const comparisons = new Map(r.comparisons.map((c) => [c.candidate, c]));
+  const rows: CsvRow[] = r.candidates.map((c) => ({
+    candidate: c.candidate,
+    model: c.model,
+    figures: c,
+    comparison: comparisons.get(c.candidate),
+  }));
+  for (const s of r.slices) {
+    for (const c of s.candidates) {
+      rows.push({
+        candidate: c.candidate,
+        model: models.get(c.candidate) ?? null,
+        figures: c,
+        slice: { by: r.by ?? '', value: s.value },
+      });
+    }
+  }
+  return csvLines(
+    r.warnings,
+    CSV_COLUMNS.map(([name]) => name),
+    rows.map((row) => CSV_COLUMNS.map(([, get]) => get(row, r))),
+  );
+}
+
+const TREND_CSV_COLUMNS = [
+  'suite',
+  'candidate',
+  'run_id',
+  'created_at',
+  'status',
+  'model',
+  'simulated',
+  'calls',
+  'errors',
+  'pass_rate',
+  'pass_rate_lo',
+  'pass_rate_hi',
+  'pass_rate_method',
+  'mean_score',
+  'mean_score_lo',
+  'mean_score_hi',
+  'cost_per_1k_calls_usd',
+  'latency_p50_ms',
+  'latency_p95_ms',
+  'served_models',
+] as const;
+
+/** One row per candidate and run; served_models is "model:calls" joined with ';'. */
+function renderTrendCsv(t: TrendReport): string {
+  const rows = t.candidates.flatMap((c) =>
+    c.points.map((p): CsvValue[] => [
+      t.suite,
+      c.candidate,
+      p.runId,
+      p.createdAt,
+      p.status,
+      p.model,
+      p.simulated,
+      p.calls,
+      p.errors,
+      p.passRate.p,
+      p.passRate.lo,
+      p.passRate.hi,
+      p.passRate.method,
+      p.meanScore.mean,
+      p.meanScore.lo,
+      p.meanScore.hi,
+      p.costPer1kCalls,
+      p.latency.p50,
+      p.latency.p95,
+      p.servedModels.map((s) => `${s.model}:${s.calls}`).join(';'),
+    ]),
+  );
+  return csvLines(t.warnings, TREND_CSV_COLUMNS, rows);
 }

@@ -2,8 +2,8 @@ import { writeFileSync } from 'node:fs';
 import yargs, { type Argv } from 'yargs';
 import { COMPARE_DEFAULTS } from '../../results/compare.js';
 import { COMPARE_FORMATS } from '../../results/compare-render.js';
-import { buildReport } from '../../results/report.js';
-import { renderReport } from '../../results/render.js';
+import { buildReport, buildTrend, type ReportOptions } from '../../results/report.js';
+import { renderReport, renderTrend, type TrendFormat } from '../../results/render.js';
 import { openStore, type Store } from '../../results/store.js';
 import { type Clock, systemClock } from '../clock.js';
 import { HarnessError } from '../errors.js';
@@ -21,7 +21,7 @@ export interface Io {
   signal?: AbortSignal;
 }
 
-const FORMATS = ['table', 'md', 'json', 'csv'] as const;
+const FORMATS = ['table', 'md', 'json', 'csv', 'html'] as const;
 type Format = (typeof FORMATS)[number];
 
 /**
@@ -54,13 +54,14 @@ export async function main(argv: string[], io: Io): Promise<number> {
       store.close();
     }
   };
-  const printReport = (store: Store, runId: number, format: Format, out?: string) => {
-    const text = renderReport(buildReport(store, runId), format);
+  const write = (text: string, out?: string) => {
     if (out) {
       writeFileSync(out, text);
       io.stderr.write(`report written to ${out}\n`);
     } else io.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
   };
+  const printReport = (store: Store, runId: number, format: Format, out?: string, opts: ReportOptions = {}) =>
+    write(renderReport(buildReport(store, runId, opts), format), out);
   const doRun = async (a: {
     config?: string;
     db?: string;
@@ -119,6 +120,17 @@ export async function main(argv: string[], io: Io): Promise<number> {
     },
     report: async (a) => {
       await withStore(a.db, (store) => {
+        if (a.trend) {
+          // Every run of the suite, oldest first: --suite, else the suite of the given or latest run.
+          const suite = a.suite ?? (a.run === undefined ? store.latestRun() : store.getRun(a.run))?.suite;
+          if (suite === undefined) {
+            throw new HarnessError('RUN_NOT_FOUND', 'no runs in this database yet', {
+              hint: 'run `holdout demo` or `holdout run <config>` first, or point --db at another database',
+            });
+          }
+          write(renderTrend(buildTrend(store, suite), a.format as TrendFormat), a.out);
+          return;
+        }
         const run = a.run === undefined ? store.latestRun(a.suite) : store.getRun(a.run);
         if (!run) {
           throw new HarnessError(
@@ -129,7 +141,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
             },
           );
         }
-        printReport(store, run.id, a.format, a.out);
+        printReport(store, run.id, a.format, a.out, { by: a.by, baseline: a.baseline });
       });
     },
     compare: async (a) => {
@@ -183,7 +195,16 @@ interface Handlers {
     format: Format;
   }): Promise<void>;
   demo(a: { db?: string; format: Format; concurrency?: number }): Promise<void>;
-  report(a: { run?: number; suite?: string; db?: string; format: Format; out?: string }): Promise<void>;
+  report(a: {
+    run?: number;
+    suite?: string;
+    db?: string;
+    format: Format;
+    out?: string;
+    by?: string;
+    baseline?: string;
+    trend?: boolean;
+  }): Promise<void>;
   compare(a: CompareArgs & { db?: string }): Promise<void>;
   sim(a: { port: number; host: string; answerKey?: string; profiles?: string }): Promise<void>;
 }
@@ -220,9 +241,9 @@ export function buildCli(y: Argv, h: Handlers) {
             .conflicts('resume', 'new')
             .check((a) => {
               if (a.config === undefined && a.resume === undefined)
-                throw new Error('give a run config, or --resume <run>');
+                throw usageError('give a run config, or --resume <run>');
               if (a.concurrency !== undefined && !(Number.isInteger(a.concurrency) && a.concurrency >= 1)) {
-                throw new Error('--concurrency must be an integer from 1 up');
+                throw usageError('--concurrency must be an integer from 1 up');
               }
               return true;
             }),
@@ -247,7 +268,28 @@ export function buildCli(y: Argv, h: Handlers) {
             .option('suite', { type: 'string', describe: 'latest run of this suite' })
             .option('db', db)
             .option('format', format)
-            .option('out', { type: 'string', describe: 'write the report to this file instead of stdout' }),
+            .option('out', { type: 'string', describe: 'write the report to this file instead of stdout' })
+            .option('by', { type: 'string', describe: 'slice every figure by this record tag (e.g. task)' })
+            .option('baseline', {
+              type: 'string',
+              describe: 'compare every other candidate with this one, paired per prompt, and list flips',
+            })
+            .option('trend', {
+              type: 'boolean',
+              describe: "each candidate across the runs of --suite (default: the run's suite), oldest first",
+            })
+            .check((a) => {
+              // Thrown as HarnessError: a plain Error from check() reaches .fail() as a bug, with a stack.
+              const usage = (msg: string) =>
+                new HarnessError('USAGE', msg, { hint: 'run `holdout report --help` for usage' });
+              if (a.by === '') throw usage('--by takes a tag name, e.g. --by task');
+              if (a.baseline === '') throw usage('--baseline takes a candidate id');
+              if (a.trend && (a.by !== undefined || a.baseline !== undefined))
+                throw usage('--trend cannot be combined with --by or --baseline');
+              if (a.trend && a.format === 'html')
+                throw usage('--trend has no html format: use table, md, json or csv');
+              return true;
+            }),
         (a) => h.report(a),
       )
       .command(
@@ -302,15 +344,15 @@ export function buildCli(y: Argv, h: Handlers) {
             .conflicts('run', 'runs')
             .check((a) => {
               if (a.runs !== undefined && (a.runs.length !== 2 || a.runs.some((r) => !Number.isInteger(r))))
-                throw new Error('--runs takes exactly two run ids: --runs R1 R2');
-              if (a.run !== undefined && !Number.isInteger(a.run)) throw new Error('--run must be a run id');
+                throw usageError('--runs takes exactly two run ids: --runs R1 R2');
+              if (a.run !== undefined && !Number.isInteger(a.run)) throw usageError('--run must be a run id');
               if (!(a.margin > 0 && a.margin < 1))
-                throw new Error('--margin must be between 0 and 1, e.g. 0.03');
+                throw usageError('--margin must be between 0 and 1, e.g. 0.03');
               if (!(a.alpha > 0 && a.alpha < 0.5))
-                throw new Error('--alpha must be between 0 and 0.5, e.g. 0.025');
+                throw usageError('--alpha must be between 0 and 0.5, e.g. 0.025');
               if (!(Number.isInteger(a.seed) && a.seed >= 0 && a.seed <= 0xffffffff))
-                throw new Error('--seed must be an integer from 0 to 4294967295');
-              if (a.by === '' || a.cluster === '') throw new Error('--by and --cluster take a tag name');
+                throw usageError('--seed must be an integer from 0 to 4294967295');
+              if (a.by === '' || a.cluster === '') throw usageError('--by and --cluster take a tag name');
               return true;
             })
             .epilog(COMPARE_EPILOG),
@@ -337,4 +379,9 @@ export function buildCli(y: Argv, h: Handlers) {
       .help()
       .version()
   );
+}
+
+/** A bad flag combination: exit 2 with a pointer to --help, never a stack trace. */
+function usageError(message: string): HarnessError {
+  return new HarnessError('USAGE', message, { hint: 'run `holdout --help` for usage' });
 }

@@ -174,7 +174,7 @@ describe('buildReport', () => {
     store = new Store(':memory:');
     const runId = fixture(false);
     const r = buildReport(store, runId);
-    expect(r.version).toBe(1);
+    expect(r.version).toBe(2);
     expect(r.run).toEqual({
       id: runId,
       suite: 'nightly',
@@ -189,9 +189,12 @@ describe('buildReport', () => {
     expect(r.method).toEqual({
       confidence: 0.95,
       percentiles: 'type-7',
+      latencyInterval: 'order-statistic',
       passRate: 'wilson',
       meanScore: 'per-call-t',
+      bootstrap: { seed: 1, maxResamples: 10_000 },
     });
+    expect([r.by, r.slices, r.baseline, r.comparisons]).toEqual([null, [], null, []]);
     expect(r.simulated).toBe(false);
     expect(r.simulatedCandidates).toEqual([]);
     expect(r.warnings).toEqual([]);
@@ -256,10 +259,12 @@ describe('buildReport', () => {
     const c = candidate(buildReport(store, fixture(false)), 'alpha');
     // ok latencies [100, 200, 300, 400]: p50 h = 1.5 → 250; p95 h = 2.85 → 300 + 0.85 × 100 = 385
     expect(c.latency.n).toBe(4);
-    expect(c.latency.p50).toBeCloseTo(250, 10);
-    expect(c.latency.p95).toBeCloseTo(385, 10);
-    // TTFTs [20, 40, 60] → 40
-    expect(c.ttftP50).toBe(40);
+    expect(c.latency.p50.value).toBeCloseTo(250, 10);
+    expect(c.latency.p95.value).toBeCloseTo(385, 10);
+    // p99: h = 2.97 → 300 + 0.97 × 100 = 397
+    expect(c.latency.p99.value).toBeCloseTo(397, 10);
+    // TTFTs [20, 40, 60] → p50 40; p95 h = 1.9 → 40 + 0.9 × 20 = 58
+    expect(c.ttft).toEqual({ n: 3, p50: 40, p95: expect.closeTo(58, 10) });
     // Streamed ok calls r1, r2, r4: (40 + 80 + 100) tokens / ((80 + 160 + 340) ms / 1000) = 220/0.58
     expect(c.outputTokensPerSec).toBeCloseTo(379.3103448, 6);
   });
@@ -274,9 +279,9 @@ describe('buildReport', () => {
     expect(c.totalCostUsd).toBe(0); // $0 + unknown
     expect(c.costUnknown).toBe(1);
     // [5, 7]: p50 = 6, p95 = 5 + 0.95 × 2 = 6.9
-    expect(c.latency.p50).toBeCloseTo(6, 10);
-    expect(c.latency.p95).toBeCloseTo(6.9, 10);
-    expect(c.ttftP50).toBeNull();
+    expect(c.latency.p50.value).toBeCloseTo(6, 10);
+    expect(c.latency.p95.value).toBeCloseTo(6.9, 10);
+    expect(c.ttft).toEqual({ n: 0, p50: null, p95: null });
     expect(c.outputTokensPerSec).toBeNull();
     // Both scores 1: sd 0, so the interval collapses on the mean.
     expect(c.meanScore).toEqual({ n: 2, mean: 1, lo: 1, hi: 1 });
@@ -292,7 +297,10 @@ describe('buildReport', () => {
     expect(c.meanScore.mean).toBeNaN();
     expect(c.totalCostUsd).toBeNull();
     expect(c.costPer1kCalls).toBeNull();
-    expect(c.latency).toEqual({ n: 0, p50: null, p95: null });
+    const none = { value: null, lo: null, hi: null, bounded: false };
+    expect(c.latency).toEqual({ n: 0, p50: none, p95: none, p99: none });
+    expect(c.latencyQuantiles).toEqual([]);
+    expect(c.costPerPass).toBeNull();
     expect(c.scorers).toEqual([]);
   });
 
@@ -468,10 +476,11 @@ describe('renderReport', () => {
     expect(alpha).toContain('0.733 [-0.207, 1.674]');
     expect(alpha).toContain('$0.005350'); // 4 significant digits, never $0.01
     expect(alpha).toContain('$1.07'); // $/1K calls
-    expect(alpha).toMatch(/ 250 +385 +40 +379\.3$/);
+    // $/pass 0.00535 / 2; p50, p95, p99, tok/s
+    expect(alpha).toMatch(/\$1\.07 +\$0\.002675 +250 +385 +397 +379\.3$/);
     const beta = lines.find((l) => l.startsWith('beta '))!;
     expect(beta).toContain('$0.00');
-    expect(beta).toMatch(/ 6\.0 +6\.9 +- +-$/); // ms below 10 keep one decimal
+    expect(beta).toMatch(/ 6\.0 +6\.9 +7\.0 +-$/); // ms below 10 keep one decimal
     expect(out).toContain('Scorers');
     expect(out).toMatch(/alpha +judge +2 +2 +2 +100\.0% \[34\.2, 100\.0\]/);
     expect(out).toContain('beta: rate_limit 2, unknown 1');
