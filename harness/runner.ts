@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { ApiStyle, HoldoutRecord } from '../datasets/record.js';
 import type { CallRow, ScoreRow, Store } from '../results/store.js';
 import type { BoundScorer } from '../scorers/index.js';
@@ -110,6 +111,8 @@ export async function runEval(plan: RunPlan, deps: RunDeps): Promise<RunSummary>
   }
   reporter.start?.({ ...progress });
 
+  // Every attempt in flight listens on the run's signal; without this Node warns of a leak past 10.
+  if (signal) setMaxListeners(plan.concurrency + 16, signal);
   const lanes = plan.candidates.map((c) => lane(c));
   await dispatch(lanes, plan.concurrency, (item, i) => execute(plan.candidates[i]!, item), signal);
 

@@ -234,4 +234,32 @@ describe('runEval', () => {
       detail: 'scorer error: bug in a custom scorer',
     });
   });
+
+  it('many attempts in flight on one run signal raise no listener-leak warning', async () => {
+    const { store, runId } = memoryStoreWithRun(Array.from({ length: 40 }, (_, i) => ({ id: `r${i}` })));
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on('warning', onWarning);
+    try {
+      const slow = scriptedProvider([() => completion('x')]);
+      const provider = {
+        ...slow,
+        complete: async (b: Record<string, unknown>) => {
+          await new Promise((r) => setTimeout(r, 5));
+          return slow.complete(b, new AbortController().signal);
+        },
+      };
+      const c = { ...candidate('c', provider), concurrency: 32 };
+      await runEval(plan(runId, [c], { concurrency: 32 }), {
+        store,
+        scorers: [],
+        clock: fakeClock(),
+        signal: new AbortController().signal,
+      });
+      await new Promise((r) => setImmediate(r));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings).not.toContain('MaxListenersExceededWarning');
+  });
 });
