@@ -119,6 +119,8 @@ export class Store {
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
+    // Checkpoint less often: a run rewrites the same index pages many times between checkpoints.
+    this.db.pragma('wal_autocheckpoint = 10000');
     this.migrate(path);
     this.stmts = this.prepare();
     this.recordTx = this.makeRecordTx();
