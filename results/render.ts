@@ -203,10 +203,15 @@ function renderTrendText(t: TrendReport, st: TextStyle): string {
 
 // --- csv ---------------------------------------------------------------------------------------
 
-/** RFC 4180: quote a field holding a comma, quote or line break, doubling inner quotes. */
-function csvField(v: string | number | boolean | null): string {
+/**
+ * RFC 4180: quote a field holding a comma, quote or line break, doubling inner quotes. Text from the
+ * database (names, tags, models) that a spreadsheet would run as a formula (= + - @, tab, CR) gets a
+ * leading apostrophe; numbers are written as numbers.
+ */
+export function csvField(v: string | number | boolean | null): string {
   if (v === null || (typeof v === 'number' && !Number.isFinite(v))) return '';
-  const s = String(v);
+  let s = String(v);
+  if (typeof v === 'string' && /^[=+\-@\t\r]/.test(s)) s = `'${s}`;
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { escapeHtml, formatQuantile, truncate } from '../../results/format.js';
 import { buildReport, type RunReport } from '../../results/report.js';
-import { renderReport } from '../../results/render.js';
+import { csvField, renderReport } from '../../results/render.js';
 import { Store } from '../../results/store.js';
 import { bakeoff, PAYLOADS, parseCsv } from './report-helpers.js';
 
@@ -207,5 +207,16 @@ describe('renderReport html (markup)', () => {
     expect(html).toContain('No candidate has both a cost and a pass rate to plot.');
     expect(html).toContain('No ok calls with a latency to plot.');
     expect(html).toContain('Not plotted (no cost or no scored call): nano, mini, mini-old, frontier.');
+  });
+});
+
+describe('csvField', () => {
+  it('defuses text a spreadsheet would run as a formula, but leaves numbers alone', () => {
+    expect(csvField('=HYPERLINK("http://x","y")')).toBe(`"'=HYPERLINK(""http://x"",""y"")"`);
+    expect(csvField('@SUM(A1)')).toBe("'@SUM(A1)");
+    expect(csvField('-mini')).toBe("'-mini");
+    expect(csvField(-0.25)).toBe('-0.25');
+    expect(csvField('mini')).toBe('mini');
+    expect(csvField(null)).toBe('');
   });
 });
