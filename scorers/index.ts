@@ -1,9 +1,13 @@
 import { z } from 'zod';
 import type { HoldoutRecord } from '../datasets/record.js';
 import { HarnessError } from '../harness/errors.js';
+import { FormatArgs, format } from './format.js';
 import { JsonArgs, json } from './json.js';
 import { LabelArgs, label } from './label.js';
 import { ExactArgs, exact, NormalizedArgs, normalized } from './match.js';
+import { NumericArgs, numeric } from './numeric.js';
+import { BleuArgs, bleu, LevenshteinArgs, levenshtein, RougeLArgs, rouge_l } from './similarity.js';
+import { ContainsArgs, contains, RegexArgs, regex } from './text.js';
 import type { Score, ScoreInput, Scorer, ScorerFactory } from './types.js';
 import { UNSCORED } from './types.js';
 
@@ -13,7 +17,19 @@ export type { CallOutput, Score, ScoreInput, Scorer, ScorerContext, ScorerFactor
 export { UNSCORED } from './types.js';
 
 /** Scorer kinds a run config may name. A new kind needs an entry here and a member in `ScorerSpec`. */
-export const SCORER_FACTORIES = { exact, normalized, label, json } as const;
+export const SCORER_FACTORIES = {
+  exact,
+  normalized,
+  label,
+  json,
+  contains,
+  regex,
+  numeric,
+  levenshtein,
+  rouge_l,
+  bleu,
+  format,
+} as const;
 export type ScorerKind = keyof typeof SCORER_FACTORIES;
 
 /** Fields every scorer entry has, whatever its kind. */
@@ -32,6 +48,13 @@ export const ScorerSpec = z.discriminatedUnion('kind', [
   NormalizedArgs.safeExtend({ kind: z.literal('normalized'), ...common }),
   LabelArgs.safeExtend({ kind: z.literal('label'), ...common }),
   JsonArgs.safeExtend({ kind: z.literal('json'), ...common }),
+  ContainsArgs.safeExtend({ kind: z.literal('contains'), ...common }),
+  RegexArgs.safeExtend({ kind: z.literal('regex'), ...common }),
+  NumericArgs.safeExtend({ kind: z.literal('numeric'), ...common }),
+  LevenshteinArgs.safeExtend({ kind: z.literal('levenshtein'), ...common }),
+  RougeLArgs.safeExtend({ kind: z.literal('rouge_l'), ...common }),
+  BleuArgs.safeExtend({ kind: z.literal('bleu'), ...common }),
+  FormatArgs.safeExtend({ kind: z.literal('format'), ...common }),
 ]);
 export type ScorerSpec = z.infer<typeof ScorerSpec>;
 export type ScorerSpecInput = z.input<typeof ScorerSpec>;

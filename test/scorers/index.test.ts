@@ -53,7 +53,7 @@ describe('ScorerSpec', () => {
       .array(ScorerSpec)
       .safeParse([
         { kind: 'exact', cse: true },
-        { kind: 'regex' },
+        { kind: 'regexp' },
         { kind: 'label', threshold: 1.5, labels: ['a', 7] },
         { kind: 'json', match: { lang: [] }, equals_reference: 'yes' },
         { name: 'no-kind' },
