@@ -7,6 +7,7 @@
  * c = #(A fail, B pass), the fixes; Δ = p_B − p_A = (c − b)/n.
  */
 
+import { mulberry32 } from '../harness/random.js';
 import {
   binomCdf,
   binomPmf,
@@ -238,19 +239,7 @@ export interface BootstrapResult {
   statistic: BootstrapStatistic;
 }
 
-/**
- * The mulberry32 generator (Tommy Ettinger, 2017; public domain): 32-bit state, period 2³²,
- * uniform doubles k/2³² in [0, 1). Small and fast; plenty for bootstrap index draws.
- */
-export function mulberry32(seed: number): () => number {
-  let a = seed | 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 } from '../harness/random.js';
 
 /**
  * Median of a resample given as counts over the sorted values: counts[i] copies of sorted[i], n in

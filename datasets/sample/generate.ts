@@ -21,6 +21,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type HoldoutRecord, promptKey, type Reference } from '../record.js';
+import { mulberry32 } from '../../harness/random.js';
 
 export interface AnswerKeyEntry {
   answer: string;
@@ -54,19 +55,15 @@ const SEEDS: Record<SampleTask, number> = { classify: 0x5eed0001, extract: 0x5ee
 // Seeded randomness
 
 class Rng {
-  private state: number;
+  private readonly draw: () => number;
 
   constructor(seed: number) {
-    this.state = seed >>> 0;
+    this.draw = mulberry32(seed);
   }
 
-  /** mulberry32: uniform in [0, 1). */
+  /** Uniform in [0, 1). */
   next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    return this.draw();
   }
 
   /** Integer in [min, max]. */

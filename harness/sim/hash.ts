@@ -3,6 +3,8 @@
  * node:crypto here: sha256 over a long prompt per request would dominate the benchmark profile.
  */
 
+import { mulberry32 } from '../random.js';
+
 const TWO_POW_32 = 4294967296;
 const TWO_POW_53 = 9007199254740992;
 
@@ -35,21 +37,17 @@ export function hashUnit(...parts: Array<string | number>): number {
   return hash53(parts.join('\u0000')) / TWO_POW_53;
 }
 
-/** mulberry32: tiny, fast, and good enough for latency jitter and fault dice. */
+/** The project's mulberry32 with the methods the simulator needs: latency jitter and fault dice. */
 export class Rng {
-  private state: number;
+  private readonly draw: () => number;
 
   constructor(seed: number) {
-    this.state = seed >>> 0;
+    this.draw = mulberry32(seed);
   }
 
   /** Uniform in [0, 1). */
   next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / TWO_POW_32;
+    return this.draw();
   }
 
   /** Standard normal (Box-Muller; the second variate is dropped to keep the sequence simple). */
