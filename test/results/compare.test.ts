@@ -2,7 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { buildComparison, type Comparison, excerpt, wilcoxonLarge } from '../../results/compare.js';
 import { escapeXml, renderComparison } from '../../results/compare-render.js';
 import { mulberry32, wilcoxonSignedRank } from '../../results/paired.js';
-import { type CallRow, Store } from '../../results/store.js';
+import { Store } from '../../results/store.js';
+import { call } from './report-helpers.js';
 
 // Expected figures are worked by hand in the comments (binomial tails as fractions) or with
 // scipy 1.x (pasted as literals, with the call that produced them).
@@ -67,37 +68,25 @@ interface CallSpec {
 
 function add(runId: number, candidate: string, recordId: string, spec: CallSpec = {}): void {
   const status = spec.status ?? 'ok';
-  const row: CallRow = {
-    runId,
+  const row = call(runId, {
     recordId,
     candidate,
     repeat: spec.repeat ?? 0,
-    role: 'candidate',
     status,
     output: status === 'ok' ? (spec.output ?? `answer of ${candidate} to ${recordId}`) : null,
-    toolCallsJson: null,
-    finishReason: 'stop',
     inputTokens: 100,
     cachedTokens: 0,
     outputTokens: 10,
     reasoningTokens: 0,
     costUsd: spec.cost === undefined ? 0.001 : spec.cost,
     latencyMs: spec.latency === undefined ? 100 : spec.latency,
-    ttftMs: null,
-    queueMs: 0,
-    backoffMs: 0,
-    attempts: 1,
     errorKind: status === 'error' ? 'server' : null,
     errorMessage: status === 'error' ? 'HTTP 500' : null,
     httpStatus: status === 'error' ? 500 : null,
     servedModel: spec.served === undefined ? 'model-2026-01-01' : spec.served,
-    requestId: null,
-    serverMs: null,
-    serviceTier: null,
     simulated: spec.simulated ?? false,
-    startedAt: '2026-01-01T00:00:00.000Z',
-    finishedAt: '2026-01-01T00:00:01.000Z',
-  };
+  });
+
   const scores = [];
   if (status === 'ok') {
     const pass = spec.pass === undefined ? true : spec.pass;

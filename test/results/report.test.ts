@@ -1,73 +1,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildReport, type RunReport } from '../../results/report.js';
 import { formatMs, formatPercent, formatUsd, renderReport } from '../../results/render.js';
-import { type CallRow, type CandidateRow, type ScoreRow, Store } from '../../results/store.js';
+import { type CallRow, type ScoreRow, Store } from '../../results/store.js';
+import { call, newRun, parseCsv } from './report-helpers.js';
 
 // Every expected figure is worked out by hand in the comments; intervals use z = 1.959963985 and
 // R's qt values, pasted as literals.
 
 let store: Store;
 afterEach(() => store?.close());
-
-function newRun(repeats: number, recordCount: number, candidates: [string, string][]): number {
-  const rows: CandidateRow[] = candidates.map(([candidate, model]) => ({
-    candidate,
-    model,
-    api: 'chat',
-    paramsJson: '{}',
-    priceJson: '{}',
-  }));
-  return store.createRun(
-    {
-      suite: 'nightly',
-      configPath: 'holdout.yaml',
-      configJson: '{}',
-      configHash: 'h',
-      datasetPath: 'data/prod.jsonl',
-      datasetHash: 'd',
-      recordCount,
-      repeats,
-      scorersJson: '[]',
-      createdAt: '2025-01-01T00:00:00.000Z',
-    },
-    rows,
-  );
-}
-
-function call(runId: number, over: Partial<CallRow>): CallRow {
-  return {
-    runId,
-    recordId: 'r1',
-    candidate: 'alpha',
-    repeat: 0,
-    role: 'candidate',
-    status: 'ok',
-    output: 'x',
-    toolCallsJson: null,
-    finishReason: 'stop',
-    inputTokens: null,
-    cachedTokens: null,
-    outputTokens: null,
-    reasoningTokens: null,
-    costUsd: null,
-    latencyMs: null,
-    ttftMs: null,
-    queueMs: 0,
-    backoffMs: 0,
-    attempts: 1,
-    errorKind: null,
-    errorMessage: null,
-    httpStatus: null,
-    servedModel: null,
-    requestId: null,
-    serverMs: null,
-    serviceTier: null,
-    simulated: false,
-    startedAt: '2025-01-01T00:00:00.000Z',
-    finishedAt: '2025-01-01T00:00:01.000Z',
-    ...over,
-  };
-}
 
 const score = (scorer: string, value: number | null, passed: boolean | null): ScoreRow => ({
   scorer,
@@ -89,7 +30,7 @@ const score = (scorer: string, value: number | null, passed: boolean | null): Sc
  * judge-model: one judge call ($0.01), which must not count for any candidate.
  */
 function fixture(simulated: boolean): number {
-  const runId = newRun(1, 5, [
+  const runId = newRun(store, 1, 5, [
     ['alpha', 'gpt-a'],
     ['beta', 'gpt-b'],
     ['gamma', 'gpt-c'],
@@ -344,7 +285,7 @@ describe('buildReport', () => {
 
   it('averages repeats per prompt before the interval', () => {
     store = new Store(':memory:');
-    const runId = newRun(3, 6, [['alpha', 'gpt-a']]);
+    const runId = newRun(store, 3, 6, [['alpha', 'gpt-a']]);
     // value ≥ 0.5 passes. Per prompt: pass rate, mean value
     const values = [
       [0.9, 0.7, 0.2], // 2/3, 0.6
@@ -388,7 +329,7 @@ describe('buildReport', () => {
 
   it('clips a per-prompt interval to [0, 1]', () => {
     store = new Store(':memory:');
-    const runId = newRun(2, 3, [['alpha', 'gpt-a']]);
+    const runId = newRun(store, 2, 3, [['alpha', 'gpt-a']]);
     // Rates [1, 0.5, 0]: mean 0.5, sd 0.5, half = qt(0.975, 2) × 0.5/√3 = 1.242 → clipped to [0, 1]
     const passed = [
       [true, true],
@@ -409,36 +350,6 @@ describe('buildReport', () => {
     expect(() => buildReport(store, 42)).toThrow(expect.objectContaining({ code: 'RUN_NOT_FOUND' }));
   });
 });
-
-/** Splits RFC 4180 CSV text into records of fields. */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i]!;
-    if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (ch === '"') quoted = false;
-      else field += ch;
-    } else if (ch === '"') quoted = true;
-    else if (ch === ',') {
-      row.push(field);
-      field = '';
-    } else if (ch === '\r' && text[i + 1] === '\n') {
-      row.push(field);
-      rows.push(row);
-      row = [];
-      field = '';
-      i++;
-    } else field += ch;
-  }
-  if (field !== '' || row.length > 0) rows.push([...row, field]);
-  return rows;
-}
 
 describe('formatting', () => {
   it('shows fractions of a cent and never rounds a nonzero cost to $0.00', () => {
@@ -504,7 +415,7 @@ describe('renderReport', () => {
 
   it('md: escapes pipes and newlines from the database', () => {
     store = new Store(':memory:');
-    const runId = newRun(1, 1, [['evil', 'gpt|4o\nmini']]);
+    const runId = newRun(store, 1, 1, [['evil', 'gpt|4o\nmini']]);
     store.recordCall(call(runId, { candidate: 'evil', status: 'error', errorKind: 'bad|kind' }), []);
     const out = renderReport(buildReport(store, runId), 'md');
     const row = out.split('\n').find((l) => l.startsWith('| evil'))!;
@@ -517,7 +428,7 @@ describe('renderReport', () => {
 
   it('table: control characters from the database cannot reach the terminal', () => {
     store = new Store(':memory:');
-    const runId = newRun(1, 1, [['evil', 'gpt\u001b[31mred']]);
+    const runId = newRun(store, 1, 1, [['evil', 'gpt\u001b[31mred']]);
     const out = renderReport(buildReport(store, runId), 'table');
     expect(out).not.toContain('\u001b');
     expect(out).toContain('gpt?[31mred');
@@ -535,7 +446,7 @@ describe('renderReport', () => {
 
   it('csv: one header and one row per candidate, columns intact', () => {
     store = new Store(':memory:');
-    const runId = newRun(1, 1, [
+    const runId = newRun(store, 1, 1, [
       ['alpha', 'gpt-a'],
       ['comma', 'model, "quoted"\nline'],
     ]);

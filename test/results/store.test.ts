@@ -5,6 +5,7 @@ import { HarnessError } from '../../harness/errors.js';
 import { SCHEMA_VERSION } from '../../results/schema.js';
 import { Store } from '../../results/store.js';
 import { memoryStoreWithRun } from '../support/fakes.js';
+import { call } from './report-helpers.js';
 import { tempDir } from '../support/cli.js';
 
 describe('Store', () => {
@@ -28,37 +29,8 @@ describe('Store', () => {
 
   it('allows one row per (run, record, candidate, repeat, role) and stores request bodies once per record', () => {
     const { store, runId } = memoryStoreWithRun([{ id: 'a' }]);
-    const row = {
-      runId,
-      recordId: 'a',
-      candidate: 'c',
-      repeat: 0,
-      role: 'candidate' as const,
-      status: 'ok' as const,
-      output: 'x',
-      toolCallsJson: null,
-      finishReason: 'stop',
-      inputTokens: 1,
-      cachedTokens: 0,
-      outputTokens: 1,
-      reasoningTokens: 0,
-      costUsd: 0,
-      latencyMs: 1,
-      ttftMs: null,
-      queueMs: 0,
-      backoffMs: 0,
-      attempts: 1,
-      errorKind: null,
-      errorMessage: null,
-      httpStatus: 200,
-      servedModel: 'm',
-      requestId: 'r',
-      serverMs: 1,
-      serviceTier: null,
-      simulated: false,
-      startedAt: 't',
-      finishedAt: 't',
-    };
+    const row = call(runId, { recordId: 'a', candidate: 'c', servedModel: 'm', requestId: 'r' });
+
     store.recordCall(row, [{ scorer: 's', value: 1, passed: true }]);
     expect(() => store.recordCall(row, [])).toThrow(/UNIQUE/);
     store.recordCall({ ...row, repeat: 1 }, []);
