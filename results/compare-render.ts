@@ -15,7 +15,7 @@ import {
   type ResourceMetric,
   type SliceComparison,
 } from './compare.js';
-import { escapeMarkdown, formatMs, formatUsd } from './render.js';
+import { cell, escapeMarkdown, fixedWidth, formatMs, formatUsd, terminalSafe } from './format.js';
 
 export const COMPARE_FORMATS = ['table', 'md', 'json', 'junit'] as const;
 export type CompareFormat = (typeof COMPARE_FORMATS)[number];
@@ -277,31 +277,6 @@ function splitWarnings(r: Comparison): { top: string[]; rest: string[] } {
 }
 
 // --- table -------------------------------------------------------------------------------------
-
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching them is the point
-const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/g;
-
-/** Control characters (ANSI escapes, carriage returns) from the database must not reach a terminal. */
-function terminalSafe(s: string): string {
-  return s.replace(CONTROL_CHARS, '?');
-}
-
-const MAX_CELL = 48;
-
-function cell(s: string): string {
-  const clean = terminalSafe(s);
-  return clean.length > MAX_CELL ? `${clean.slice(0, MAX_CELL - 1)}…` : clean;
-}
-
-function fixedWidth(header: string[], rows: string[][], left: Set<number>): string[] {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]?.length ?? 0)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => (left.has(i) ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
-      .join('  ')
-      .trimEnd();
-  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)];
-}
 
 function flipLinesText(title: string, flips: Flip[], count: number, unit: 'call' | 'prompt'): string[] {
   if (count === 0) return [];

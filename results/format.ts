@@ -113,3 +113,22 @@ export function truncate(s: string, max: number): string {
   const chars = Array.from(s);
   return chars.length > max ? `${chars.slice(0, max - 1).join('')}…` : s;
 }
+
+const MAX_CELL = 48;
+
+/** A table cell: terminal-safe, and cut short so one long name cannot stretch every row. */
+export function cell(s: string): string {
+  const clean = terminalSafe(s);
+  return clean.length > MAX_CELL ? `${clean.slice(0, MAX_CELL - 1)}…` : clean;
+}
+
+/** Columns padded to their widest cell, a dashed rule under the header; `left` columns align left. */
+export function fixedWidth(header: string[], rows: string[][], left: Set<number>): string[] {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]?.length ?? 0)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (left.has(i) ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
+      .join('  ')
+      .trimEnd();
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)];
+}

@@ -3,7 +3,7 @@
  * TrendReport as a table, Markdown, JSON or CSV. Every string that came from the database (names,
  * models, tags, error kinds, outputs) is untrusted and escaped for the format it lands in.
  */
-import { escapeMarkdown, terminalSafe } from './format.js';
+import { cell, escapeMarkdown, fixedWidth, terminalSafe } from './format.js';
 import { renderHtml } from './html.js';
 import type { Comparison, Figures, RunReport, TrendReport } from './report.js';
 import {
@@ -72,24 +72,6 @@ interface TextStyle {
 }
 
 // --- table -------------------------------------------------------------------------------------
-
-const MAX_CELL = 48;
-
-/** A table cell: terminal-safe, and cut short so one long name cannot stretch every row. */
-function cell(s: string): string {
-  const clean = terminalSafe(s);
-  return clean.length > MAX_CELL ? `${clean.slice(0, MAX_CELL - 1)}…` : clean;
-}
-
-function fixedWidth(header: string[], rows: string[][], left: Set<number>): string[] {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]?.length ?? 0)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => (left.has(i) ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
-      .join('  ')
-      .trimEnd();
-  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)];
-}
 
 const TABLE: TextStyle = {
   text: terminalSafe,
