@@ -279,15 +279,12 @@ export function buildCli(y: Argv, h: Handlers) {
               describe: "each candidate across the runs of --suite (default: the run's suite), oldest first",
             })
             .check((a) => {
-              // Thrown as HarnessError: a plain Error from check() reaches .fail() as a bug, with a stack.
-              const usage = (msg: string) =>
-                new HarnessError('USAGE', msg, { hint: 'run `holdout report --help` for usage' });
-              if (a.by === '') throw usage('--by takes a tag name, e.g. --by task');
-              if (a.baseline === '') throw usage('--baseline takes a candidate id');
+              if (a.by === '') throw usageError('--by takes a tag name, e.g. --by task');
+              if (a.baseline === '') throw usageError('--baseline takes a candidate id');
               if (a.trend && (a.by !== undefined || a.baseline !== undefined))
-                throw usage('--trend cannot be combined with --by or --baseline');
+                throw usageError('--trend cannot be combined with --by or --baseline');
               if (a.trend && a.format === 'html')
-                throw usage('--trend has no html format: use table, md, json or csv');
+                throw usageError('--trend has no html format: use table, md, json or csv');
               return true;
             }),
         (a) => h.report(a),
@@ -381,7 +378,10 @@ export function buildCli(y: Argv, h: Handlers) {
   );
 }
 
-/** A bad flag combination: exit 2 with a pointer to --help, never a stack trace. */
+/**
+ * A bad flag combination: exit 2 with a pointer to --help, never a stack trace. Checks must throw
+ * this: a plain Error from check() reaches .fail() as if it were a bug.
+ */
 function usageError(message: string): HarnessError {
   return new HarnessError('USAGE', message, { hint: 'run `holdout --help` for usage' });
 }
