@@ -1,16 +1,14 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import OpenAI from 'openai';
 import { checkDataset, readRecords } from '../datasets/jsonl.js';
 import type { NewRecord, RunRow, Store } from '../results/store.js';
 import { buildScorers } from '../scorers/index.js';
 import type { Clock } from './clock.js';
-import { loadConfig, type ResolvedConfig, SIMULATOR } from './config.js';
+import { loadConfig, type ResolvedConfig } from './config.js';
+import { connectEndpoint, type MakeClient, startSimulatorIfNeeded } from './connect.js';
 import { HarnessError } from './errors.js';
 import { progressReporter } from './progress.js';
-import { openaiProvider } from './providers/openai.js';
 import { type CandidatePlan, type RunSummary, runEval } from './runner.js';
-import { loadAnswerKey, type SimProfile, type SimServer, startSimulator } from './sim/index.js';
+import type { SimServer } from './sim/index.js';
 
 export interface RunCommandOptions {
   configPath?: string;
@@ -28,7 +26,7 @@ export interface RunIo {
   clock: Clock;
   signal?: AbortSignal;
   /** Injected for tests: builds the SDK client (default: the real one over HTTP). */
-  makeClient?: (opts: { apiKey: string; baseURL?: string; timeout: number }) => OpenAI;
+  makeClient?: MakeClient;
 }
 
 export interface RunOutcome {
@@ -58,47 +56,25 @@ export async function runCommand(store: Store, opts: RunCommandOptions, io: RunI
   const { run, config } = await openRun(store, opts, io);
   let sim: SimServer | undefined;
   try {
-    if (config.candidates.some((c) => c.base_url === SIMULATOR)) {
-      const profiles = config.simulator?.profiles
-        ? (JSON.parse(readFileSync(config.simulator.profiles, 'utf8')) as Record<string, SimProfile>)
-        : undefined;
-      sim = await startSimulator({
-        answerKey: config.simulator?.answer_key ? loadAnswerKey(config.simulator.answer_key) : undefined,
-        profiles,
-      });
-    }
-    const candidates = config.candidates.map((c): CandidatePlan => {
-      let apiKey: string;
-      let baseURL: string | undefined;
-      if (c.base_url === SIMULATOR) {
-        apiKey = 'simulator';
-        baseURL = sim!.url;
-      } else {
-        const key = io.env[c.api_key_env];
-        if (!key) {
-          throw new HarnessError(
-            'PROVIDER_AUTH',
-            `candidate "${c.id}": environment variable ${c.api_key_env} is not set`,
-            {
-              hint: `export ${c.api_key_env}=… (the key is read from the environment only, never from a config or the database)`,
-            },
-          );
-        }
-        apiKey = key;
-        baseURL = c.base_url ?? io.env.OPENAI_BASE_URL ?? undefined;
-      }
-      const make = io.makeClient ?? ((o) => new OpenAI({ ...o, maxRetries: 0 }));
-      const client = make({ apiKey, baseURL, timeout: config.timeout_ms });
-      return {
+    sim = await startSimulatorIfNeeded(config.candidates, config.simulator);
+    const ctx = {
+      env: io.env,
+      clock: io.clock,
+      timeoutMs: config.timeout_ms,
+      simUrl: sim?.url,
+      makeClient: io.makeClient,
+    };
+    const candidates = config.candidates.map(
+      (c): CandidatePlan => ({
         id: c.id,
         model: c.model,
         api: c.api,
         params: c.params,
         concurrency: c.concurrency ?? config.concurrency,
         price: c.price,
-        provider: openaiProvider(client, { api: c.api, clock: io.clock }),
-      };
-    });
+        provider: connectEndpoint(c, ctx),
+      }),
+    );
     const scorers = buildScorers(config.scorers, { baseDir: config.baseDir });
     const progress = progressReporter({ stream: io.stderr, clock: io.clock });
     const summary = await runEval(

@@ -2,9 +2,10 @@ import { setMaxListeners } from 'node:events';
 import type { ApiStyle, HoldoutRecord } from '../datasets/record.js';
 import type { CallRow, ScoreRow, Store } from '../results/store.js';
 import type { BoundScorer } from '../scorers/index.js';
+import { callRowFrom, callWithRetries } from './attempt.js';
 import type { Clock } from './clock.js';
-import { type PriceRule, costUsd } from './pricing.js';
-import type { Completion, ErrorKind, Provider, RetryDecision } from './provider.js';
+import type { PriceRule } from './pricing.js';
+import type { Provider } from './provider.js';
 import { buildRequest } from './request.js';
 import { dispatch, type Lane } from './scheduler.js';
 
@@ -74,16 +75,7 @@ interface WorkItem {
   pulledAt: number;
 }
 
-/** Errors that every further call of the candidate would repeat: stop sending, record nothing, resume later. */
-const STOPS_CANDIDATE: ReadonlySet<ErrorKind> = new Set(['auth', 'not_found', 'insufficient_quota']);
 const PAGE = 256;
-
-class TimeoutError extends Error {}
-
-/** Exponential backoff like the SDK's: min(0.5 s · 2^(n−1), 8 s), less up to 25% jitter. */
-export function backoffMs(retry: number, random: () => number): number {
-  return Math.min(500 * 2 ** (retry - 1), 8000) * (1 - 0.25 * random());
-}
 
 /**
  * Replays every record through every candidate (× repeats), scores each output and commits each
@@ -171,61 +163,25 @@ export async function runEval(plan: RunPlan, deps: RunDeps): Promise<RunSummary>
         `${c.id}: the ${c.api} API has no equivalent for ${dropped.join(', ')} (record ${item.recordId}); left out`,
       );
     }
-    const startedAt = clock.isoNow();
-    let queueMs = 0;
-    let waitedMs = 0;
-    let attempts = 0;
-    let completion: Completion | undefined;
-    let failure: RetryDecision | undefined;
-
-    while (completion === undefined) {
-      attempts++;
-      const attemptStart = clock.now();
-      if (attempts === 1) queueMs = attemptStart - item.pulledAt;
-      // One controller per attempt, aborted by the timer or by the run's signal. Not AbortSignal.any:
-      // on Node 20 every signal it derives stays referenced by the long-lived run signal, so memory
-      // grew with the number of calls.
-      const attempt = new AbortController();
-      let timedOut = false;
-      const timer = setTimeout(() => {
-        timedOut = true;
-        attempt.abort(new TimeoutError());
-      }, plan.timeoutMs);
-      const onAbort = () => attempt.abort(signal?.reason);
-      signal?.addEventListener('abort', onAbort, { once: true });
-      try {
-        completion = await c.provider.complete(body, attempt.signal);
-      } catch (err) {
-        if (signal?.aborted) return; // Ctrl-C: an unfinished call is not a result; resume redoes it.
-        failure = timedOut
-          ? { retry: true, kind: 'timeout', message: `no complete response within ${plan.timeoutMs} ms` }
-          : c.provider.classify(err);
-        waitedMs += clock.now() - attemptStart;
-      } finally {
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
+    const queueMs = clock.now() - item.pulledAt;
+    const outcome = await callWithRetries(c.provider, body, {
+      maxRetries: plan.maxRetries,
+      timeoutMs: plan.timeoutMs,
+      clock,
+      random,
+      signal,
+    });
+    // Ctrl-C: an unfinished call is not a result; resume redoes it.
+    if (outcome.interrupted) return;
+    if (outcome.fatal) {
+      const f = outcome.failure!;
+      if (stopped[c.id] === undefined) {
+        stopped[c.id] = `${f.kind}: ${f.message}`;
+        reporter.warn?.(`${c.id}: stopped sending after ${f.kind} (${f.message}); rerun to resume`);
       }
-      if (completion !== undefined) break;
-      if (STOPS_CANDIDATE.has(failure!.kind)) {
-        if (stopped[c.id] === undefined) {
-          stopped[c.id] = `${failure!.kind}: ${failure!.message}`;
-          reporter.warn?.(
-            `${c.id}: stopped sending after ${failure!.kind} (${failure!.message}); rerun to resume`,
-          );
-        }
-        return;
-      }
-      if (!failure!.retry || attempts > plan.maxRetries) break;
-      const wait = failure!.afterMs ?? backoffMs(attempts, random);
-      const sleepStart = clock.now();
-      try {
-        await clock.sleep(wait, signal);
-      } catch {
-        return;
-      }
-      waitedMs += clock.now() - sleepStart;
+      return;
     }
-
+    const completion = outcome.completion;
     const scores: ScoreRow[] = [];
     if (completion) {
       const output = { text: completion.text, toolCalls: completion.toolCalls };
@@ -235,60 +191,18 @@ export async function runEval(plan: RunPlan, deps: RunDeps): Promise<RunSummary>
         scores.push({ scorer: s.name, ...score });
       }
     }
-    const row = toRow(c, item, { completion, failure, attempts, queueMs, waitedMs, startedAt });
+    const row = callRowFrom(
+      { runId: plan.runId, recordId: item.recordId, candidate: c.id, repeat: item.repeat, role: 'candidate' },
+      c.price,
+      outcome,
+      queueMs,
+      clock.isoNow(),
+    );
     store.recordCall(row, scores, item.replace);
     progress.done++;
     progress.doneNow++;
     if (row.status === 'error') progress.errors++;
     progress.costUsd += row.costUsd ?? 0;
     reporter.callDone?.(row, progress);
-  }
-
-  function toRow(
-    c: CandidatePlan,
-    item: WorkItem,
-    a: {
-      completion?: Completion;
-      failure?: RetryDecision;
-      attempts: number;
-      queueMs: number;
-      waitedMs: number;
-      startedAt: string;
-    },
-  ): CallRow {
-    // One flat literal: a spread of shared fields into each branch was a slow path in V8 (≈18 µs a row).
-    const x = a.completion;
-    const f = a.failure;
-    return {
-      runId: plan.runId,
-      recordId: item.recordId,
-      candidate: c.id,
-      repeat: item.repeat,
-      role: 'candidate',
-      status: x ? 'ok' : 'error',
-      output: x ? x.text : null,
-      toolCallsJson: x && x.toolCalls.length > 0 ? JSON.stringify(x.toolCalls) : null,
-      finishReason: x ? x.finishReason : null,
-      inputTokens: x ? x.usage.inputTokens : null,
-      cachedTokens: x ? x.usage.cachedTokens : null,
-      outputTokens: x ? x.usage.outputTokens : null,
-      reasoningTokens: x ? x.usage.reasoningTokens : null,
-      costUsd: x ? costUsd(x.usage, c.price, x.serviceTier) : null,
-      latencyMs: x ? x.latencyMs : null,
-      ttftMs: x ? x.ttftMs : null,
-      queueMs: a.queueMs,
-      backoffMs: a.waitedMs,
-      attempts: a.attempts,
-      errorKind: f && !x ? f.kind : null,
-      errorMessage: f && !x ? f.message.slice(0, 2000) : null,
-      httpStatus: x ? 200 : (f?.status ?? null),
-      servedModel: x ? x.servedModel : null,
-      requestId: x ? x.requestId : null,
-      serverMs: x ? x.serverMs : null,
-      serviceTier: x ? x.serviceTier : null,
-      simulated: x ? x.simulated : false,
-      startedAt: a.startedAt,
-      finishedAt: clock.isoNow(),
-    };
   }
 }

@@ -89,6 +89,56 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (call_id, scorer)
   );
   `,
+  // v2: `aux` tells apart several calls of one role on the same (record, candidate, repeat): the judge
+  // scorer (and the order of a pairwise judge). SQLite cannot alter a UNIQUE constraint, so the table
+  // is rebuilt (foreign keys are switched off around migrations; see Store.migrate).
+  `
+  CREATE TABLE calls_v2 (
+    id               INTEGER PRIMARY KEY,
+    run_id           INTEGER NOT NULL REFERENCES runs (id),
+    record_id        TEXT NOT NULL,
+    candidate        TEXT NOT NULL,   -- judge rows: the candidate judged; router rows: the router's name
+    repeat           INTEGER NOT NULL,
+    role             TEXT NOT NULL DEFAULT 'candidate', -- candidate | judge | router
+    aux              TEXT NOT NULL DEFAULT '',          -- judge rows: scorer name (and pairwise order)
+    status           TEXT NOT NULL CHECK (status IN ('ok', 'error')),
+    output           TEXT,
+    tool_calls_json  TEXT,
+    finish_reason    TEXT,
+    input_tokens     INTEGER,
+    cached_tokens    INTEGER,
+    output_tokens    INTEGER,
+    reasoning_tokens INTEGER,
+    cost_usd         REAL,
+    latency_ms       REAL,
+    ttft_ms          REAL,
+    queue_ms         REAL,
+    backoff_ms       REAL,
+    attempts         INTEGER NOT NULL,
+    error_kind       TEXT,
+    error_message    TEXT,
+    http_status      INTEGER,
+    served_model     TEXT,
+    request_id       TEXT,
+    server_ms        REAL,
+    service_tier     TEXT,
+    simulated        INTEGER NOT NULL DEFAULT 0,
+    started_at       TEXT NOT NULL,
+    finished_at      TEXT NOT NULL,
+    UNIQUE (run_id, record_id, candidate, repeat, role, aux)
+  );
+  INSERT INTO calls_v2 (id, run_id, record_id, candidate, repeat, role, status, output, tool_calls_json,
+    finish_reason, input_tokens, cached_tokens, output_tokens, reasoning_tokens, cost_usd, latency_ms, ttft_ms,
+    queue_ms, backoff_ms, attempts, error_kind, error_message, http_status, served_model, request_id, server_ms,
+    service_tier, simulated, started_at, finished_at)
+  SELECT id, run_id, record_id, candidate, repeat, role, status, output, tool_calls_json,
+    finish_reason, input_tokens, cached_tokens, output_tokens, reasoning_tokens, cost_usd, latency_ms, ttft_ms,
+    queue_ms, backoff_ms, attempts, error_kind, error_message, http_status, served_model, request_id, server_ms,
+    service_tier, simulated, started_at, finished_at FROM calls;
+  DROP TABLE calls;
+  ALTER TABLE calls_v2 RENAME TO calls;
+  CREATE INDEX calls_run_candidate ON calls (run_id, candidate, role);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

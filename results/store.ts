@@ -63,6 +63,8 @@ export interface CallRow {
   candidate: string;
   repeat: number;
   role: 'candidate' | 'judge' | 'router';
+  /** Tells apart several calls of one role on one (record, candidate, repeat); '' for candidate calls. */
+  aux?: string;
   status: 'ok' | 'error';
   output: string | null;
   toolCallsJson: string | null;
@@ -134,11 +136,21 @@ export class Store {
         `${path} has schema version ${version}, newer than this holdout understands (${SCHEMA_VERSION}); upgrade holdout`,
       );
     }
-    for (let v = version; v < SCHEMA_VERSION; v++) {
-      this.db.transaction(() => {
-        this.db.exec(MIGRATIONS[v]!);
-        this.db.pragma(`user_version = ${v + 1}`);
-      })();
+    if (version === SCHEMA_VERSION) return;
+    // A migration may rebuild a table that others reference; SQLite's recipe switches foreign keys
+    // off around it (the pragma is a no-op inside a transaction) and checks them before commit.
+    this.db.pragma('foreign_keys = OFF');
+    try {
+      for (let v = version; v < SCHEMA_VERSION; v++) {
+        this.db.transaction(() => {
+          this.db.exec(MIGRATIONS[v]!);
+          const broken = this.db.pragma('foreign_key_check') as unknown[];
+          if (broken.length > 0) throw new Error(`migration ${v + 1} broke ${broken.length} foreign keys`);
+          this.db.pragma(`user_version = ${v + 1}`);
+        })();
+      }
+    } finally {
+      this.db.pragma('foreign_keys = ON');
     }
   }
 
@@ -167,17 +179,18 @@ export class Store {
         'SELECT seq, record_id, body_json FROM records WHERE run_id = ? AND seq > ? ORDER BY seq LIMIT ?',
       ),
       callExists: db.prepare(
-        `SELECT status FROM calls WHERE run_id = ? AND record_id = ? AND candidate = ? AND repeat = ? AND role = ?`,
+        `SELECT status FROM calls WHERE run_id = ? AND record_id = ? AND candidate = ? AND repeat = ? AND role = ? AND aux = ?`,
       ),
       deleteCall: db.prepare(
-        `DELETE FROM calls WHERE run_id = ? AND record_id = ? AND candidate = ? AND repeat = ? AND role = ? RETURNING id`,
+        `DELETE FROM calls WHERE run_id = ? AND record_id = ? AND candidate = ? AND repeat = ? AND role = ? AND aux = ? RETURNING id`,
       ),
       deleteScores: db.prepare('DELETE FROM scores WHERE call_id = ?'),
-      insertCall: db.prepare(`INSERT INTO calls (run_id, record_id, candidate, repeat, role, status, output,
+      insertCall:
+        db.prepare(`INSERT INTO calls (run_id, record_id, candidate, repeat, role, aux, status, output,
           tool_calls_json, finish_reason, input_tokens, cached_tokens, output_tokens, reasoning_tokens, cost_usd,
           latency_ms, ttft_ms, queue_ms, backoff_ms, attempts, error_kind, error_message, http_status,
           served_model, request_id, server_ms, service_tier, simulated, started_at, finished_at)
-        VALUES (@runId, @recordId, @candidate, @repeat, @role, @status, @output, @toolCallsJson, @finishReason,
+        VALUES (@runId, @recordId, @candidate, @repeat, @role, @aux, @status, @output, @toolCallsJson, @finishReason,
           @inputTokens, @cachedTokens, @outputTokens, @reasoningTokens, @costUsd, @latencyMs, @ttftMs, @queueMs,
           @backoffMs, @attempts, @errorKind, @errorMessage, @httpStatus, @servedModel, @requestId, @serverMs,
           @serviceTier, @simulated, @startedAt, @finishedAt)`),
@@ -259,8 +272,9 @@ export class Store {
     candidate: string,
     repeat: number,
     role = 'candidate',
+    aux = '',
   ): 'ok' | 'error' | undefined {
-    const row = this.stmts.callExists.get(runId, recordId, candidate, repeat, role) as
+    const row = this.stmts.callExists.get(runId, recordId, candidate, repeat, role, aux) as
       | { status: 'ok' | 'error' }
       | undefined;
     return row?.status;
@@ -284,6 +298,7 @@ export class Store {
           call.candidate,
           call.repeat,
           call.role,
+          call.aux ?? '',
         ) as { id: number } | undefined;
         if (old) this.stmts.deleteScores.run(old.id);
       }
@@ -327,6 +342,7 @@ function callParams(c: CallRow) {
     candidate: c.candidate,
     repeat: c.repeat,
     role: c.role,
+    aux: c.aux ?? '',
     status: c.status,
     output: c.output,
     toolCallsJson: c.toolCallsJson,

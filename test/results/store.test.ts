@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { HarnessError } from '../../harness/errors.js';
-import { SCHEMA_VERSION } from '../../results/schema.js';
+import { MIGRATIONS, SCHEMA_VERSION } from '../../results/schema.js';
 import { Store } from '../../results/store.js';
 import { memoryStoreWithRun } from '../support/fakes.js';
 import { call } from './report-helpers.js';
@@ -45,6 +45,39 @@ describe('Store', () => {
       ]),
     ).toThrow();
     expect(store.db.prepare('SELECT count(*) FROM calls WHERE repeat = 2').pluck().get()).toBe(0);
+    store.close();
+  });
+});
+
+describe('Store migrations', () => {
+  it('moves a version-1 database to the current schema without losing calls or scores', () => {
+    const path = join(tempDir(), 'v1.db');
+    const raw = new Database(path);
+    raw.exec(MIGRATIONS[0]!);
+    raw.pragma('user_version = 1');
+    raw.exec(`INSERT INTO runs (id, suite, status, created_at, config_json, config_hash, dataset_path, dataset_hash,
+        record_count, repeats, scorers_json) VALUES (1, 's', 'finished', 't', '{}', 'h', 'd', 'dh', 1, 1, '[]');
+      INSERT INTO calls (id, run_id, record_id, candidate, repeat, role, status, output, attempts, cost_usd,
+        started_at, finished_at) VALUES (7, 1, 'r1', 'mini', 0, 'candidate', 'ok', 'hello', 1, 0.25, 't', 't');
+      INSERT INTO scores (call_id, scorer, value, passed) VALUES (7, 'exact', 1, 1);`);
+    raw.close();
+
+    const store = new Store(path);
+    expect(store.db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    const row = store.db.prepare('SELECT id, aux, output, cost_usd FROM calls').get();
+    expect(row).toEqual({ id: 7, aux: '', output: 'hello', cost_usd: 0.25 });
+    expect(store.db.prepare('SELECT call_id, scorer FROM scores').get()).toEqual({
+      call_id: 7,
+      scorer: 'exact',
+    });
+    expect(store.db.pragma('foreign_keys', { simple: true })).toBe(1);
+    // The new key: two judge rows on one (record, candidate, repeat) differ by aux.
+    store.recordCall(call(1, { recordId: 'r1', candidate: 'mini', role: 'judge', aux: 'rubric' }), []);
+    store.recordCall(call(1, { recordId: 'r1', candidate: 'mini', role: 'judge', aux: 'pairwise:ab' }), []);
+    expect(() =>
+      store.recordCall(call(1, { recordId: 'r1', candidate: 'mini', role: 'judge', aux: 'rubric' }), []),
+    ).toThrow(/UNIQUE/);
+    expect(store.callStatus(1, 'r1', 'mini', 0, 'judge', 'pairwise:ab')).toBe('ok');
     store.close();
   });
 });
