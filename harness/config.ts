@@ -33,6 +33,8 @@ export const RunConfig = z.strictObject({
   db: z.string().min(1).optional(),
   candidates: z.array(Candidate).min(1),
   scorers: z.array(ScorerSpec).default([]),
+  /** Models that grade instead of answer: model-graded scorers name one by its `id`. */
+  judges: z.array(Candidate).default([]),
   concurrency: z.number().int().min(1).max(4096).default(16),
   repeats: z.number().int().min(1).max(100).default(1),
   timeout_ms: z.number().int().min(1).default(120_000),
@@ -52,8 +54,9 @@ export interface ResolvedCandidate extends Omit<CandidateConfig, 'price'> {
   price: PriceRule;
 }
 
-export interface ResolvedConfig extends Omit<RunConfig, 'candidates'> {
+export interface ResolvedConfig extends Omit<RunConfig, 'candidates' | 'judges'> {
   candidates: ResolvedCandidate[];
+  judges: ResolvedCandidate[];
   /** Paths in the config are relative to the file; these are absolute. */
   baseDir: string;
 }
@@ -90,21 +93,38 @@ export function resolveConfig(raw: unknown, path: string): ResolvedConfig {
   }
   const cfg = parsed.data;
   const problems: string[] = [];
-  const seen = new Map<string, number>();
-  const candidates = cfg.candidates.map((c, i): ResolvedCandidate => {
-    if (seen.has(c.id))
-      problems.push(`candidates[${i}].id: "${c.id}" is already used by candidates[${seen.get(c.id)}]`);
-    seen.set(c.id, i);
-    const price = resolvePrice(c.model, c.price);
-    if (!price) {
+  const resolveEndpoints = (list: CandidateConfig[], field: string) => {
+    const seen = new Map<string, number>();
+    return list.map((c, i): ResolvedCandidate => {
+      if (seen.has(c.id))
+        problems.push(`${field}[${i}].id: "${c.id}" is already used by ${field}[${seen.get(c.id)}]`);
+      seen.set(c.id, i);
+      const price = resolvePrice(c.model, c.price);
+      if (!price) {
+        problems.push(
+          `${field}[${i}].price: no bundled price for model "${c.model}"; give price: {input, cached_input, output} in USD per 1M tokens`,
+        );
+      }
+      return {
+        ...c,
+        price: price ?? { standard: { input: 0, cached_input: 0, output: 0 }, source: 'missing' },
+      };
+    });
+  };
+  const candidates = resolveEndpoints(cfg.candidates, 'candidates');
+  const judges = resolveEndpoints(cfg.judges, 'judges');
+  cfg.scorers.forEach((s, i) => {
+    if ('judge' in s && !judges.some((j) => j.id === s.judge)) {
+      const declared = judges.map((j) => j.id).join(', ') || 'none';
       problems.push(
-        `candidates[${i}].price: no bundled price for model "${c.model}"; give price: {input, cached_input, output} in USD per 1M tokens`,
+        `scorers[${i}].judge: "${s.judge}" is not declared under judges: (declared: ${declared})`,
       );
     }
-    return {
-      ...c,
-      price: price ?? { standard: { input: 0, cached_input: 0, output: 0 }, source: 'missing' },
-    };
+    if ('baseline' in s && !candidates.some((c) => c.id === s.baseline)) {
+      problems.push(
+        `scorers[${i}].baseline: "${s.baseline}" is not a candidate (candidates: ${candidates.map((c) => c.id).join(', ')})`,
+      );
+    }
   });
   const names = new Map<string, number>();
   cfg.scorers.forEach((s, i) => {
@@ -126,6 +146,7 @@ export function resolveConfig(raw: unknown, path: string): ResolvedConfig {
   return {
     ...cfg,
     candidates,
+    judges,
     baseDir,
     dataset: resolve(baseDir, cfg.dataset),
     simulator: cfg.simulator && {

@@ -7,6 +7,8 @@ export interface ProgressOptions {
   /** Minimum ms between redraws on a TTY, and between plain lines otherwise. */
   ttyEveryMs?: number;
   plainEveryMs?: number;
+  /** What is counted: 'calls' for a run, 'scores' for a scoring pass. */
+  unit?: string;
 }
 
 /**
@@ -20,6 +22,7 @@ export function progressReporter(opts: ProgressOptions): RunReporter & { finish(
   let startedAt = clock.now();
   let last = Number.NEGATIVE_INFINITY;
   let drawn = false;
+  const unit = opts.unit ?? 'calls';
 
   const line = (p: RunProgress): string => {
     const pct = p.total > 0 ? ((100 * p.done) / p.total).toFixed(1) : '100.0';
@@ -28,7 +31,7 @@ export function progressReporter(opts: ProgressOptions): RunReporter & { finish(
     const left = p.total - p.done;
     // The first seconds' rate is mostly connection set-up: an ETA from it would mislead.
     const eta = elapsed >= 2 && p.doneNow > 0 && left > 0 ? ` · ETA ${formatDuration(left / rate)}` : '';
-    return `${p.done}/${p.total} calls (${pct}%) · ${p.errors} errors · $${p.costUsd.toFixed(4)} spent · ${rate.toFixed(1)}/s${eta}`;
+    return `${p.done}/${p.total} ${unit} (${pct}%) · ${p.errors} errors · $${p.costUsd.toFixed(4)} spent · ${rate.toFixed(1)}/s${eta}`;
   };
   const draw = (p: RunProgress, force = false) => {
     const now = clock.now();
@@ -45,7 +48,7 @@ export function progressReporter(opts: ProgressOptions): RunReporter & { finish(
   return {
     start(p) {
       startedAt = clock.now();
-      if (p.done > 0) stream.write(`resuming: ${p.done} of ${p.total} calls already done\n`);
+      if (p.done > 0) stream.write(`resuming: ${p.done} of ${p.total} ${unit} already done\n`);
     },
     callDone(_row, p) {
       draw(p);

@@ -5,6 +5,8 @@ import { buildScorers } from '../scorers/index.js';
 import type { Clock } from './clock.js';
 import { loadConfig, type ResolvedConfig } from './config.js';
 import { connectEndpoint, type MakeClient, startSimulatorIfNeeded } from './connect.js';
+import { judgeService } from './judge-service.js';
+import { scoreStoredCalls } from './score-pass.js';
 import { HarnessError } from './errors.js';
 import { progressReporter } from './progress.js';
 import { type CandidatePlan, type RunSummary, runEval } from './runner.js';
@@ -45,6 +47,8 @@ export function configHash(cfg: ResolvedConfig, datasetHash: string): string {
     datasetHash,
     candidates: cfg.candidates.map(({ concurrency: _c, ...c }) => c),
     scorers: cfg.scorers,
+    // Only when declared, so that runs made before judges existed keep their hash (and resume).
+    ...(cfg.judges?.length ? { judges: cfg.judges.map(({ concurrency: _c, ...j }) => j) } : {}),
     repeats: cfg.repeats,
     stream: cfg.stream,
   };
@@ -56,7 +60,8 @@ export async function runCommand(store: Store, opts: RunCommandOptions, io: RunI
   const { run, config } = await openRun(store, opts, io);
   let sim: SimServer | undefined;
   try {
-    sim = await startSimulatorIfNeeded(config.candidates, config.simulator);
+    const judgeEndpoints = config.judges ?? [];
+    sim = await startSimulatorIfNeeded([...config.candidates, ...judgeEndpoints], config.simulator);
     const ctx = {
       env: io.env,
       clock: io.clock,
@@ -75,7 +80,26 @@ export async function runCommand(store: Store, opts: RunCommandOptions, io: RunI
         provider: connectEndpoint(c, ctx),
       }),
     );
-    const scorers = buildScorers(config.scorers, { baseDir: config.baseDir });
+    let judgeSpent = 0;
+    const judges =
+      judgeEndpoints.length > 0
+        ? judgeService({
+            store,
+            runId: run.id,
+            judges: judgeEndpoints.map((j) => ({ ...j, provider: connectEndpoint(j, ctx) })),
+            candidates: config.candidates.map((c) => c.id),
+            policy: {
+              maxRetries: config.max_retries,
+              timeoutMs: config.timeout_ms,
+              clock: io.clock,
+              signal: io.signal,
+            },
+            onCall: (cost) => {
+              judgeSpent += cost;
+            },
+          })
+        : undefined;
+    const scorers = await buildScorers(config.scorers, { baseDir: config.baseDir, judges });
     const progress = progressReporter({ stream: io.stderr, clock: io.clock });
     const summary = await runEval(
       {
@@ -91,6 +115,27 @@ export async function runCommand(store: Store, opts: RunCommandOptions, io: RunI
       { store, scorers, clock: io.clock, reporter: progress, signal: io.signal },
     );
     progress.finish(summary);
+    const deferred = scorers.filter((s) => s.deferred);
+    if (deferred.length > 0 && !summary.aborted) {
+      const pass = await scoreStoredCalls({
+        store,
+        runId: run.id,
+        scorers: deferred,
+        concurrency: opts.concurrency ?? config.concurrency,
+        clock: io.clock,
+        stderr: io.stderr,
+        signal: io.signal,
+        spent: () => judgeSpent,
+        halted: () => judges?.halted,
+      });
+      summary.scoring = pass;
+      if (pass.halted) {
+        summary.complete = false;
+        summary.aborted ||= pass.halted === 'interrupted';
+        if (pass.halted !== 'interrupted')
+          io.stderr.write(`warning: scoring stopped: ${pass.halted}; rerun to resume\n`);
+      }
+    }
     store.setRunStatus(
       run.id,
       summary.complete ? 'finished' : 'interrupted',

@@ -4,6 +4,7 @@ import type { CallRow, ScoreRow, Store } from '../results/store.js';
 import type { BoundScorer } from '../scorers/index.js';
 import { callRowFrom, callWithRetries } from './attempt.js';
 import type { Clock } from './clock.js';
+import type { ScorePassSummary } from './score-pass.js';
 import type { PriceRule } from './pricing.js';
 import type { Provider } from './provider.js';
 import { buildRequest } from './request.js';
@@ -53,8 +54,10 @@ export interface RunSummary extends RunProgress {
   aborted: boolean;
   /** Candidates stopped early by an error that every further call would repeat (key, model, quota). */
   stopped: Record<string, string>;
-  /** Every work item has a row. */
+  /** Every work item has a row (and, after the scoring pass, every deferred score is known). */
   complete: boolean;
+  /** The pass of model-graded scorers over the stored outputs, when the run has any. */
+  scoring?: ScorePassSummary;
 }
 
 export interface RunDeps {
@@ -186,7 +189,8 @@ export async function runEval(plan: RunPlan, deps: RunDeps): Promise<RunSummary>
     if (completion) {
       const output = { text: completion.text, toolCalls: completion.toolCalls };
       for (const s of deps.scorers) {
-        if (!s.appliesTo(record)) continue;
+        // Model-graded scorers run after the candidate calls (harness/score-pass.ts).
+        if (s.deferred || !s.appliesTo(record)) continue;
         const score = await s.score({ record, output });
         scores.push({ scorer: s.name, ...score });
       }

@@ -196,6 +196,13 @@ export class Store {
           @serviceTier, @simulated, @startedAt, @finishedAt)`),
       insertScore: db.prepare(`INSERT INTO scores (call_id, scorer, value, passed, detail)
         VALUES (@callId, @scorer, @value, @passed, @detail)`),
+      upsertScore: db.prepare(`INSERT OR REPLACE INTO scores (call_id, scorer, value, passed, detail)
+        VALUES (@callId, @scorer, @value, @passed, @detail)`),
+      storedCall: db.prepare(
+        `SELECT id, status, output FROM calls
+         WHERE run_id = ? AND record_id = ? AND candidate = ? AND repeat = ? AND role = ? AND aux = ?`,
+      ),
+      recordBody: db.prepare('SELECT body_json FROM records WHERE run_id = ? AND record_id = ?').pluck(),
       recordCount: db.prepare('SELECT count(*) FROM records WHERE run_id = ?').pluck(),
       countCalls: db.prepare(
         `SELECT count(*) AS n, sum(status = 'error') AS errors, coalesce(sum(cost_usd), 0) AS cost
@@ -314,6 +321,56 @@ export class Store {
       }
       return callId;
     });
+  }
+
+  /** A stored call's status and output, whatever its role: what judge and router calls resume from. */
+  storedCall(
+    runId: number,
+    recordId: string,
+    candidate: string,
+    repeat: number,
+    role: CallRow['role'],
+    aux = '',
+  ): { id: number; status: 'ok' | 'error'; output: string | null } | undefined {
+    return this.stmts.storedCall.get(runId, recordId, candidate, repeat, role, aux) as never;
+  }
+
+  recordBody(runId: number, recordId: string): string | undefined {
+    return this.stmts.recordBody.get(runId, recordId) as string | undefined;
+  }
+
+  /** Adds or replaces one score of a stored call (scores computed after the call: judges, rescore). */
+  upsertScore(callId: number, s: ScoreRow): void {
+    this.stmts.upsertScore.run({
+      callId,
+      scorer: s.scorer,
+      value: s.value,
+      passed: s.passed === null ? null : s.passed ? 1 : 0,
+      detail: s.detail ?? null,
+    });
+  }
+
+  /**
+   * Forgets a scorer's results on a run so that they are computed afresh: its scores and, for a
+   * judge, its judge calls (aux = the scorer's name, or name:order). Returns what was removed.
+   */
+  forgetScorer(runId: number, scorer: string): { scores: number; judgeCalls: number } {
+    return this.db.transaction(() => {
+      const scores = this.db
+        .prepare(`DELETE FROM scores WHERE scorer = ? AND call_id IN (SELECT id FROM calls WHERE run_id = ?)`)
+        .run(scorer, runId).changes;
+      const judgeCalls = this.db
+        .prepare(
+          `DELETE FROM calls WHERE run_id = ? AND role = 'judge' AND (aux = ? OR aux LIKE ? ESCAPE '\\')`,
+        )
+        .run(runId, scorer, `${scorer.replace(/[\\%_]/g, (c) => `\\${c}`)}:%`).changes;
+      return { scores, judgeCalls };
+    })();
+  }
+
+  /** Replaces the run's stored scorer specs (rescore with new or changed scorers). */
+  setRunScorers(runId: number, scorersJson: string): void {
+    this.db.prepare('UPDATE runs SET scorers_json = ? WHERE id = ?').run(scorersJson, runId);
   }
 
   recordCount(runId: number): number {

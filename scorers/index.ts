@@ -1,16 +1,28 @@
 import { z } from 'zod';
 import type { HoldoutRecord } from '../datasets/record.js';
 import { HarnessError } from '../harness/errors.js';
+import { ModuleArgs, moduleScorer } from './custom.js';
 import { FormatArgs, format } from './format.js';
 import { JsonArgs, json } from './json.js';
+import { JsonDiffArgs, json_diff } from './json-diff.js';
+import {
+  JudgeLabelArgs,
+  JudgePairwiseArgs,
+  JudgeRubricArgs,
+  judge_label,
+  judge_pairwise,
+  judge_rubric,
+} from './judge.js';
 import { LabelArgs, label } from './label.js';
 import { ExactArgs, exact, NormalizedArgs, normalized } from './match.js';
 import { NumericArgs, numeric } from './numeric.js';
 import { BleuArgs, bleu, LevenshteinArgs, levenshtein, RougeLArgs, rouge_l } from './similarity.js';
 import { ContainsArgs, contains, RegexArgs, regex } from './text.js';
-import type { Score, ScoreInput, Scorer, ScorerFactory } from './types.js';
+import { ToolCallArgs, tool_call } from './tool-call.js';
+import type { Score, ScoreInput, Scorer, ScorerContext } from './types.js';
 import { UNSCORED } from './types.js';
 
+export type { ModuleScorerContext, ScorerLike } from './custom.js';
 export type { ExtractedLabel, LabelOptions } from './label.js';
 export { extractLabel } from './label.js';
 export type { CallOutput, Score, ScoreInput, Scorer, ScorerContext, ScorerFactory } from './types.js';
@@ -22,6 +34,9 @@ export const SCORER_FACTORIES = {
   normalized,
   label,
   json,
+  json_diff,
+  tool_call,
+  module: moduleScorer,
   contains,
   regex,
   numeric,
@@ -29,6 +44,9 @@ export const SCORER_FACTORIES = {
   rouge_l,
   bleu,
   format,
+  judge_rubric,
+  judge_label,
+  judge_pairwise,
 } as const;
 export type ScorerKind = keyof typeof SCORER_FACTORIES;
 
@@ -48,6 +66,9 @@ export const ScorerSpec = z.discriminatedUnion('kind', [
   NormalizedArgs.safeExtend({ kind: z.literal('normalized'), ...common }),
   LabelArgs.safeExtend({ kind: z.literal('label'), ...common }),
   JsonArgs.safeExtend({ kind: z.literal('json'), ...common }),
+  JsonDiffArgs.safeExtend({ kind: z.literal('json_diff'), ...common }),
+  ToolCallArgs.safeExtend({ kind: z.literal('tool_call'), ...common }),
+  ModuleArgs.safeExtend({ kind: z.literal('module'), ...common }),
   ContainsArgs.safeExtend({ kind: z.literal('contains'), ...common }),
   RegexArgs.safeExtend({ kind: z.literal('regex'), ...common }),
   NumericArgs.safeExtend({ kind: z.literal('numeric'), ...common }),
@@ -55,6 +76,9 @@ export const ScorerSpec = z.discriminatedUnion('kind', [
   RougeLArgs.safeExtend({ kind: z.literal('rouge_l'), ...common }),
   BleuArgs.safeExtend({ kind: z.literal('bleu'), ...common }),
   FormatArgs.safeExtend({ kind: z.literal('format'), ...common }),
+  JudgeRubricArgs.safeExtend({ kind: z.literal('judge_rubric'), ...common }),
+  JudgeLabelArgs.safeExtend({ kind: z.literal('judge_label'), ...common }),
+  JudgePairwiseArgs.safeExtend({ kind: z.literal('judge_pairwise'), ...common }),
 ]);
 export type ScorerSpec = z.infer<typeof ScorerSpec>;
 export type ScorerSpecInput = z.input<typeof ScorerSpec>;
@@ -63,16 +87,27 @@ export interface BoundScorer {
   readonly name: string;
   /** The spec with its resolved `name`: store it so that the run can be recreated. */
   readonly spec: ScorerSpec;
+  /** Scored after the candidate calls, from stored outputs (model-graded scorers). */
+  readonly deferred: boolean;
   appliesTo(record: HoldoutRecord): boolean;
   /** Never rejects: a throwing scorer yields an unscored `scorer error: …` score. */
   score(input: ScoreInput): Promise<Score>;
 }
 
+/** Any registered factory: `module` builds asynchronously (it loads the user's file), the rest sync. */
+type AnyFactory = {
+  create(name: string, args: ScorerSpec, ctx: ScorerContext): Scorer | Promise<Scorer>;
+};
+
 /**
- * Builds the run's scorers from validated specs. Throws a CONFIG_INVALID HarnessError on
- * duplicate names or options a factory rejects (unreadable schema file, invalid schema).
+ * Builds the run's scorers from validated specs; async because `module` scorers load user code.
+ * Rejects with a CONFIG_INVALID HarnessError on duplicate names or options a factory rejects
+ * (unreadable schema file, invalid schema, a module that is missing or exports no scorer).
  */
-export function buildScorers(specs: readonly ScorerSpec[], ctx: { baseDir: string }): BoundScorer[] {
+export async function buildScorers(
+  specs: readonly ScorerSpec[],
+  ctx: ScorerContext & { baseDir: string },
+): Promise<BoundScorer[]> {
   const firstAt = new Map<string, number>();
   specs.forEach((spec, i) => {
     const name = spec.name ?? spec.kind;
@@ -88,19 +123,22 @@ export function buildScorers(specs: readonly ScorerSpec[], ctx: { baseDir: strin
     }
     firstAt.set(name, i);
   });
-  return specs.map((spec, i) => {
+  const bound: BoundScorer[] = [];
+  // One at a time, in config order: the first bad entry is the one reported.
+  for (const [i, spec] of specs.entries()) {
     const name = spec.name ?? spec.kind;
     // Factories read only their own options from the spec; the common fields are ours.
-    const factory = SCORER_FACTORIES[spec.kind] as ScorerFactory<ScorerSpec>;
+    const factory = SCORER_FACTORIES[spec.kind] as AnyFactory;
     let scorer: Scorer;
     try {
-      scorer = factory.create(name, spec, ctx);
+      scorer = await factory.create(name, spec, ctx);
     } catch (e) {
       const message = `scorers[${i}] (${spec.kind} "${name}"): ${e instanceof Error ? e.message : String(e)}`;
       throw new HarnessError('CONFIG_INVALID', message, { cause: e });
     }
-    return bindScorer(scorer, { ...spec, name });
-  });
+    bound.push(bindScorer(scorer, { ...spec, name }));
+  }
+  return bound;
 }
 
 /** Wraps a scorer with the spec's tag filter, threshold and error capture. Exported for custom scorers. */
@@ -109,6 +147,7 @@ export function bindScorer(scorer: Scorer, spec: ScorerSpec): BoundScorer {
   return {
     name: scorer.name,
     spec,
+    deferred: scorer.deferred === true,
     appliesTo: tagFilter(spec.match),
     async score(input) {
       try {

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { HoldoutRecord } from '../datasets/record.js';
+import type { JudgedCall, JudgeService } from './judge.js';
 
 /** What a candidate produced for one record: what scorers look at. */
 export interface CallOutput {
@@ -21,11 +22,18 @@ export interface Score {
 export interface ScoreInput {
   record: HoldoutRecord;
   output: CallOutput;
+  /** Which stored call the output is: given when scoring a run's calls (judges need it). */
+  call?: JudgedCall;
 }
 
 export interface Scorer {
   /** Unique within a run: the name scores are stored under. */
   readonly name: string;
+  /**
+   * Scored after the run's candidate calls, from the stored outputs (model-graded scorers: they make
+   * calls of their own and may need other candidates' outputs). Default: scored as each call finishes.
+   */
+  readonly deferred?: boolean;
   score(input: ScoreInput): Score | Promise<Score>;
 }
 
@@ -33,6 +41,8 @@ export interface Scorer {
 export interface ScorerContext {
   /** Directory that relative paths in scorer options (e.g. `schema_file`) resolve against: the config's. */
   baseDir?: string;
+  /** The run's judges: what model-graded scorers call. */
+  judges?: JudgeService;
 }
 
 /** Builds a scorer from its validated options; `args` is the options' zod schema. */

@@ -15,6 +15,8 @@ export interface SimProfile {
   reasoningTokens?: number;
   /** Snapshot reported in `model`; defaults to `${name}-2026-03-17`. */
   servedModel?: string;
+  /** As a pairwise judge: the share of calls answered "A" whatever the answers (sim/grader.ts). */
+  positionBias?: number;
 }
 
 const nonNegative = z.number().finite().nonnegative();
@@ -26,6 +28,7 @@ export const SimProfileSchema = z.strictObject({
   accuracy: z.number().min(0).max(1),
   reasoningTokens: z.number().int().nonnegative().optional(),
   servedModel: z.string().min(1).optional(),
+  positionBias: z.number().min(0).max(1).optional(),
 });
 
 export const SimProfilesSchema = z.record(z.string().min(1), SimProfileSchema);
@@ -41,6 +44,8 @@ export const DEFAULT_PROFILES: Record<string, SimProfile> = {
     accuracy: 0.95,
     reasoningTokens: 64,
   },
+  // A grader: the simulator answers holdout's judge prompts from their tagged parts (sim/grader.ts).
+  'sim-judge': { latencyMs: { median: 150, sigma: 0.2 }, ttftMs: 60, tokensPerSec: 300, accuracy: 1 },
 };
 
 /** Validates profiles, throwing one message that lists every problem. */

@@ -5,6 +5,7 @@ import { type AnswerKey, simulateAnswer } from './answer.js';
 import type { SimCall, StreamPlan } from './call.js';
 import { chatCompletion, chatStreamPlan } from './chat.js';
 import { FaultInjector, type FaultKind, type FaultRule } from './faults.js';
+import { gradeAsJudge } from './grader.js';
 import { Rng, subSeed } from './hash.js';
 import {
   type ApiErrorBody,
@@ -264,14 +265,22 @@ export class Simulator {
     ctx.inputTokens = countTokens(prompt);
     ctx.cachedTokens = this.cache.lookupAndStore(name, prompt, ctx.inputTokens);
     const key = promptKey(body);
-    const answer = simulateAnswer({
+    const graded = gradeAsJudge(body, {
       seed: this.seed,
       model: name,
-      key,
-      entry: Object.hasOwn(this.answerKey, key) ? this.answerKey[key] : undefined,
-      accuracy: profile.accuracy,
-      maxTokens: maxTokensOf(body),
+      positionBias: profile.positionBias ?? 0,
     });
+    const answer =
+      graded !== undefined
+        ? { output: graded }
+        : simulateAnswer({
+            seed: this.seed,
+            model: name,
+            key,
+            entry: Object.hasOwn(this.answerKey, key) ? this.answerKey[key] : undefined,
+            accuracy: profile.accuracy,
+            maxTokens: maxTokensOf(body),
+          });
     // A truncated stream sends (and logs) only the first half of the text, then stops.
     ctx.output = truncate && ctx.stream ? firstHalf(answer.output) : answer.output;
     ctx.correct = answer.correct;
