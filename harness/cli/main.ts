@@ -8,6 +8,7 @@ import { openStore, type Store } from '../../results/store.js';
 import { type Clock, systemClock } from '../clock.js';
 import { HarnessError } from '../errors.js';
 import { defaultDbPath, sampleConfigPath } from '../paths.js';
+import { rescoreCommand } from '../rescore-command.js';
 import { runCommand } from '../run-command.js';
 import { runSimulatorCli } from '../sim/index.js';
 import { COMPARE_EPILOG, type CompareArgs, compareCommand } from './compare-command.js';
@@ -149,6 +150,26 @@ export async function main(argv: string[], io: Io): Promise<number> {
         exitCode = compareCommand(store, a, io);
       });
     },
+    rescore: async (a) => {
+      await withStore(a.db, async (store) => {
+        const r = await rescoreCommand(
+          store,
+          { runId: a.run, scorers: a.scorer, configPath: a.config, concurrency: a.concurrency },
+          { stderr: io.stderr, env: io.env, clock, signal },
+        );
+        const judged = r.judgeCostUsd > 0 ? `; judge calls cost $${r.judgeCostUsd.toFixed(4)}` : '';
+        io.stderr.write(
+          `run ${a.run}: ${r.scored} of ${r.pending} missing scores computed (${r.errors} scorer errors) for ${r.applied.join(', ') || 'no scorer'}${judged}\n`,
+        );
+        if (r.halted === 'interrupted') {
+          io.stderr.write(`interrupted; every finished score is saved: rerun the same command to resume\n`);
+          exitCode = 130;
+        } else if (r.halted) {
+          io.stderr.write(`scoring stopped: ${r.halted}; rerun to resume\n`);
+          exitCode = 1;
+        }
+      });
+    },
     sim: async (a) => {
       const server = await runSimulatorCli(
         { port: a.port, host: a.host, answerKeyPath: a.answerKey, profilesPath: a.profiles },
@@ -207,6 +228,13 @@ interface Handlers {
   }): Promise<void>;
   compare(a: CompareArgs & { db?: string }): Promise<void>;
   sim(a: { port: number; host: string; answerKey?: string; profiles?: string }): Promise<void>;
+  rescore(a: {
+    run: number;
+    scorer?: string[];
+    config?: string;
+    db?: string;
+    concurrency?: number;
+  }): Promise<void>;
 }
 
 /** The command line as data: parsing runs no work, so tests can check it with stub handlers. */
@@ -366,7 +394,31 @@ export function buildCli(y: Argv, h: Handlers) {
             .option('profiles', { type: 'string', describe: 'model profiles JSON' }),
         (a) => h.sim(a),
       )
-      .demandCommand(1, 'name a command: run, demo, report, compare or sim')
+      .command(
+        'rescore <run>',
+        'apply new or changed scorers to a run’s stored outputs, without calling the candidates again',
+        (c) =>
+          c
+            .positional('run', { type: 'number', demandOption: true, describe: 'the run id' })
+            .option('scorer', {
+              type: 'string',
+              array: true,
+              describe: 'recompute only these scorers, from scratch (judge calls are made again)',
+            })
+            .option('config', {
+              type: 'string',
+              describe:
+                'take scorers and judges from this config: new ones are added, changed ones recomputed',
+            })
+            .option('db', { type: 'string', describe: 'SQLite file (default results/holdout.db)' })
+            .option('concurrency', { type: 'number', describe: 'judge calls in flight' })
+            .epilog(
+              'Without --scorer, every scorer of the run fills the scores it lacks (e.g. after an interrupted judge pass). ' +
+                'Judge calls are stored with role judge, apart from candidate cost, and are resumable.',
+            ),
+        (a) => h.rescore(a as never),
+      )
+      .demandCommand(1, 'name a command: run, demo, report, compare, sim, sample or rescore')
       .strict()
       // Validation messages become usage errors (exit 2); errors from handlers pass through unchanged.
       .fail((msg, err) => {

@@ -227,4 +227,63 @@ describe('model-graded scorers through the runner', () => {
     expect(out.stderr).toMatch(/scorers\[1\]\.baseline: "ghost" is not a candidate/);
     expect(sim.stats().requests).toBe(before);
   });
+
+  it('rescore applies new and changed scorers to stored outputs without calling the candidates again', async () => {
+    const { dir, db } = setup();
+    const dataset = sampleSlice(dir, 10, (r) => r.tags.task === 'reformat');
+    const head = ['suite: rescore', `dataset: ${dataset}`, 'candidates:', endpoint('nano', 'sim-fast-nano')];
+    const plain = join(dir, 'plain.yaml');
+    writeFileSync(
+      plain,
+      [...head, 'scorers:', '  - { kind: normalized, name: fmt, case: false }'].join('\n'),
+    );
+    const graded = join(dir, 'graded.yaml');
+    writeFileSync(
+      graded,
+      [
+        ...head,
+        'judges:',
+        endpoint('grader', 'sim-judge'),
+        'scorers:',
+        '  - { kind: normalized, name: fmt, case: true }',
+        '  - { kind: judge_rubric, name: rubric, judge: grader, rubric: "Right format" }',
+      ].join('\n'),
+    );
+    expect((await runCli(['run', plain, '--db', db], { env: ENV })).code).toBe(0);
+    const count = (sql: string) => query(db, sql)[0]!.n as number;
+    const candidateCalls = () => sim.stats().byModel['sim-fast-nano'] ?? 0;
+    const judgeCalls = () => sim.stats().byModel['sim-judge'] ?? 0;
+    const [c0, j0] = [candidateCalls(), judgeCalls()];
+
+    const first = await runCli(['rescore', '1', '--config', graded, '--db', db], { env: ENV });
+    expect(first.code, first.stderr).toBe(0);
+    // fmt changed (case now folded), rubric is new: both computed; no candidate called again.
+    expect(first.stderr).toMatch(/fmt: discarded 10 scores and 0 judge calls/);
+    expect(first.stderr).toMatch(/rubric: discarded 0 scores and 0 judge calls/);
+    expect(first.stderr).toMatch(/20 of 20 missing scores computed \(0 scorer errors\)/);
+    expect(candidateCalls()).toBe(c0);
+    expect(judgeCalls() - j0).toBe(10);
+    expect(count(`SELECT count(*) AS n FROM scores WHERE scorer = 'rubric'`)).toBe(10);
+    expect(count(`SELECT count(*) AS n FROM calls WHERE role = 'judge'`)).toBe(10);
+    const stored = JSON.parse(query(db, 'SELECT scorers_json FROM runs')[0]!.scorers_json as string) as {
+      name: string;
+    }[];
+    expect(stored.map((s) => s.name)).toEqual(['fmt', 'rubric']);
+
+    // Nothing left to do: the same command again computes nothing and calls nobody.
+    const again = await runCli(['rescore', '1', '--db', db], { env: ENV });
+    expect(again.stderr).toMatch(/0 of 0 missing scores computed/);
+    expect(judgeCalls() - j0).toBe(10);
+
+    // --scorer recomputes from scratch: its judge calls are made afresh.
+    const redo = await runCli(['rescore', '1', '--scorer', 'rubric', '--db', db], { env: ENV });
+    expect(redo.stderr).toMatch(/rubric: discarded 10 scores and 10 judge calls/);
+    expect(judgeCalls() - j0).toBe(20);
+    expect(count(`SELECT count(*) AS n FROM calls WHERE role = 'judge'`)).toBe(10);
+    expect(candidateCalls()).toBe(c0);
+
+    const unknown = await runCli(['rescore', '1', '--scorer', 'nope', '--db', db], { env: ENV });
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/run 1 has no scorer "nope"/);
+  });
 });
