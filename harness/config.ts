@@ -25,6 +25,11 @@ const Candidate = z.strictObject({
   /** USD per 1M tokens; default: the bundled, dated price table. */
   price: Price.optional(),
   concurrency: z.number().int().min(1).max(1024).optional(),
+  /**
+   * The production response logged with each record is this candidate's answer: no call is made.
+   * `model` names the production model, for the price table (or give `price`).
+   */
+  replay: z.boolean().default(false),
 });
 
 export const RunConfig = z.strictObject({

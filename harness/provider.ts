@@ -12,8 +12,8 @@ export interface Completion {
   /** `openai-processing-ms`: the server's own time. */
   serverMs: number | null;
   serviceTier: string | null;
-  /** Request sent → last byte received. */
-  latencyMs: number;
+  /** Request sent → last byte received; null only for a replayed production response logged without one. */
+  latencyMs: number | null;
   /** Request sent → first output token; null when not streaming. */
   ttftMs: number | null;
   /** True when holdout's simulator served the call (it says so in a header). */
@@ -35,6 +35,7 @@ export type ErrorKind =
   | 'conflict'
   | 'unprocessable'
   | 'client_error'
+  | 'no_production'
   | 'internal';
 
 export type RetryDecision =

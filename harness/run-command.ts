@@ -6,6 +6,7 @@ import type { Clock } from './clock.js';
 import { loadConfig, type ResolvedConfig } from './config.js';
 import { connectEndpoint, type MakeClient, startSimulatorIfNeeded } from './connect.js';
 import { judgeService } from './judge-service.js';
+import type { Provider } from './provider.js';
 import { scoreStoredCalls } from './score-pass.js';
 import { HarnessError } from './errors.js';
 import { progressReporter } from './progress.js';
@@ -55,6 +56,12 @@ export function configHash(cfg: ResolvedConfig, datasetHash: string): string {
   return createHash('sha256').update(JSON.stringify(material)).digest('hex');
 }
 
+/** A replay candidate's provider: the runner reads the logged response instead, so this is never called. */
+const NO_CALLS: Provider = {
+  complete: () => Promise.reject(new Error('a replay candidate makes no calls')),
+  classify: (err) => ({ retry: false, kind: 'internal', message: String(err) }),
+};
+
 /** Finds or creates the run, then executes whatever work it is missing. */
 export async function runCommand(store: Store, opts: RunCommandOptions, io: RunIo): Promise<RunOutcome> {
   const { run, config } = await openRun(store, opts, io);
@@ -77,7 +84,8 @@ export async function runCommand(store: Store, opts: RunCommandOptions, io: RunI
         params: c.params,
         concurrency: c.concurrency ?? config.concurrency,
         price: c.price,
-        provider: connectEndpoint(c, ctx),
+        provider: c.replay ? NO_CALLS : connectEndpoint(c, ctx),
+        replay: c.replay,
       }),
     );
     let judgeSpent = 0;

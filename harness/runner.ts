@@ -7,6 +7,7 @@ import type { Clock } from './clock.js';
 import type { ScorePassSummary } from './score-pass.js';
 import type { PriceRule } from './pricing.js';
 import type { Provider } from './provider.js';
+import { replayOutcome } from './replay.js';
 import { buildRequest } from './request.js';
 import { dispatch, type Lane } from './scheduler.js';
 
@@ -18,6 +19,8 @@ export interface CandidatePlan {
   concurrency: number;
   price: PriceRule;
   provider: Provider;
+  /** The record's logged production response is this candidate's answer: no call is made. */
+  replay?: boolean;
 }
 
 export interface RunPlan {
@@ -160,20 +163,22 @@ export async function runEval(plan: RunPlan, deps: RunDeps): Promise<RunSummary>
       params: c.params,
       stream: plan.stream,
     });
-    if (dropped.length > 0 && !warnedDropped.has(c.id)) {
+    if (!c.replay && dropped.length > 0 && !warnedDropped.has(c.id)) {
       warnedDropped.add(c.id);
       reporter.warn?.(
         `${c.id}: the ${c.api} API has no equivalent for ${dropped.join(', ')} (record ${item.recordId}); left out`,
       );
     }
     const queueMs = clock.now() - item.pulledAt;
-    const outcome = await callWithRetries(c.provider, body, {
-      maxRetries: plan.maxRetries,
-      timeoutMs: plan.timeoutMs,
-      clock,
-      random,
-      signal,
-    });
+    const outcome = c.replay
+      ? replayOutcome(record, clock.isoNow())
+      : await callWithRetries(c.provider, body, {
+          maxRetries: plan.maxRetries,
+          timeoutMs: plan.timeoutMs,
+          clock,
+          random,
+          signal,
+        });
     // Ctrl-C: an unfinished call is not a result; resume redoes it.
     if (outcome.interrupted) return;
     if (outcome.fatal) {

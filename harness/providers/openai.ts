@@ -46,21 +46,7 @@ async function chatCall(client: OpenAI, clock: Clock, body: Body, signal: AbortS
       .create(body as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming, { signal })
       .withResponse();
     const latencyMs = clock.now() - t0;
-    const choice = data.choices[0];
-    const msg = choice?.message;
-    return {
-      text: msg?.content ?? msg?.refusal ?? '',
-      toolCalls: (msg?.tool_calls ?? []).flatMap((tc) =>
-        tc.type === 'function' ? [{ name: tc.function.name, arguments: tc.function.arguments }] : [],
-      ),
-      usage: chatUsage(data.usage),
-      finishReason: choice?.finish_reason ?? null,
-      servedModel: data.model ?? null,
-      serviceTier: data.service_tier ?? null,
-      latencyMs,
-      ttftMs: null,
-      ...headerFacts(response.headers),
-    };
+    return { ...fromChatCompletion(data), latencyMs, ttftMs: null, ...headerFacts(response.headers) };
   }
 
   const { data: stream, response } = await client.chat.completions
@@ -108,6 +94,22 @@ async function chatCall(client: OpenAI, clock: Clock, body: Body, signal: AbortS
     latencyMs,
     ttftMs,
     ...headerFacts(response.headers),
+  };
+}
+
+/** What a ChatCompletion body says: also how a logged production response is read (replay). */
+export function fromChatCompletion(data: OpenAI.ChatCompletion) {
+  const choice = data.choices?.[0];
+  const msg = choice?.message;
+  return {
+    text: msg?.content ?? msg?.refusal ?? '',
+    toolCalls: (msg?.tool_calls ?? []).flatMap((tc) =>
+      tc.type === 'function' ? [{ name: tc.function.name, arguments: tc.function.arguments }] : [],
+    ),
+    usage: chatUsage(data.usage),
+    finishReason: choice?.finish_reason ?? null,
+    servedModel: data.model ?? null,
+    serviceTier: data.service_tier ?? null,
   };
 }
 
@@ -163,7 +165,8 @@ async function responsesCall(
   return { ...fromResponse(final), latencyMs, ttftMs, ...headerFacts(response.headers) };
 }
 
-function fromResponse(r: OpenAI.Responses.Response) {
+/** What a Response body says: also how a logged production response is read (replay). */
+export function fromResponse(r: OpenAI.Responses.Response) {
   let text = '';
   const toolCalls: ToolCall[] = [];
   for (const item of r.output ?? []) {
