@@ -183,7 +183,9 @@ async function pipeline(spec: ScenarioSpec): Promise<ScenarioResult> {
       price,
       provider,
     }));
-    const scorers = buildScorers([ScorerSpec.parse({ kind: 'normalized' })], { baseDir: process.cwd() });
+    const scorers = await buildScorers([ScorerSpec.parse({ kind: 'normalized' })], {
+      baseDir: process.cwd(),
+    });
     // As the CLI wires it: a Ctrl-C signal and the progress reporter (plain lines, here to nowhere).
     const controller = new AbortController();
     const sink = new Writable({ write: (_chunk, _enc, cb) => cb() });

@@ -17,6 +17,17 @@ export const Reference = z.looseObject({
   json: z.unknown().optional(),
   /** JSON Schema the output must satisfy (JSON scorer), when the scorer config gives none. */
   schema: z.record(z.string(), z.unknown()).optional(),
+  /** A human grade: a score in [0, 1], pass/fail, or a label; the report's judge agreement uses it. */
+  grade: z.union([z.number().min(0).max(1), z.boolean(), z.string()]).optional(),
+  /** Expected tool calls (tool_call scorer); `arguments` an object or its JSON text, omitted = `{}`. */
+  tool_calls: z
+    .array(
+      z.looseObject({
+        name: z.string().min(1),
+        arguments: z.union([z.record(z.string(), z.unknown()), z.string()]).optional(),
+      }),
+    )
+    .optional(),
 });
 export type Reference = z.infer<typeof Reference>;
 

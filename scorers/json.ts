@@ -104,7 +104,7 @@ function parseJson(text: string): Parsed {
 }
 
 /** The output as JSON: the whole text, or else the content of its single fenced code block. */
-function parseOutput(text: string): Parsed {
+export function parseOutput(text: string): Parsed {
   const whole = parseJson(text);
   if (whole.ok || !text.includes('```')) return whole;
   const fences = [...text.matchAll(FENCE)];

@@ -51,7 +51,9 @@ describe('runEval', () => {
           usage: { inputTokens: 10_000, cachedTokens: 8_000, outputTokens: 500, reasoningTokens: 0 },
         }),
     ]);
-    const scorers = buildScorers([{ kind: 'label', match: { task: 'classify' } }] as never, { baseDir: '.' });
+    const scorers = await buildScorers([{ kind: 'label', match: { task: 'classify' } }] as never, {
+      baseDir: '.',
+    });
     const s = await runEval(plan(runId, [candidate('mini', provider)]), {
       store,
       scorers,

@@ -78,8 +78,8 @@ describe('ScorerSpec', () => {
 });
 
 describe('buildScorers', () => {
-  it('names scorers after their kind unless named, and saves the resolved name in the spec', () => {
-    const bound = build(
+  it('names scorers after their kind unless named, and saves the resolved name in the spec', async () => {
+    const bound = await build(
       { kind: 'exact' },
       { kind: 'exact', name: 'exact_ci', case: true },
       { kind: 'label' },
@@ -90,33 +90,29 @@ describe('buildScorers', () => {
     expect(ScorerSpec.parse(JSON.parse(JSON.stringify(bound[1]!.spec)))).toEqual(bound[1]!.spec);
   });
 
-  it('rejects two scorers with the same name, naming both positions', () => {
+  it('rejects two scorers with the same name, naming both positions', async () => {
     const attempt = () => build({ kind: 'exact' }, { kind: 'label' }, { kind: 'normalized', name: 'exact' });
-    expect(attempt).toThrow(HarnessError);
-    expect(attempt).toThrow('scorers[0] and scorers[2] are both named "exact"');
+    await expect(attempt()).rejects.toThrow(HarnessError);
+    await expect(attempt()).rejects.toThrow('scorers[0] and scorers[2] are both named "exact"');
   });
 
-  it('turns a factory error into a config error naming the entry', () => {
+  it('turns a factory error into a config error naming the entry', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'holdout-registry-'));
     try {
       writeFileSync(join(dir, 'schema.json'), '{"type": "object", "required": ["a"]}');
-      const ok = buildScorers(specs({ kind: 'json', schema_file: 'schema.json' }), { baseDir: dir });
+      const ok = await buildScorers(specs({ kind: 'json', schema_file: 'schema.json' }), { baseDir: dir });
       expect(ok).toHaveLength(1);
       const bad = () =>
         buildScorers(specs({ kind: 'exact' }, { kind: 'json', schema_file: 'x.json' }), { baseDir: dir });
-      expect(bad).toThrow(/^scorers\[1\] \(json "json"\): .*schema_file "x\.json"/);
-      try {
-        bad();
-      } catch (e) {
-        expect((e as HarnessError).code).toBe('CONFIG_INVALID');
-      }
+      await expect(bad()).rejects.toThrow(/^scorers\[1\] \(json "json"\): .*schema_file "x\.json"/);
+      await expect(bad()).rejects.toMatchObject({ code: 'CONFIG_INVALID' });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });
 
   it('scores through the bound scorer', async () => {
-    const s = only(build({ kind: 'normalized' }));
+    const s = only(await build({ kind: 'normalized' }));
     expect(await s.score(input('Hello,  World!', { output: 'hello world' }))).toEqual({
       value: 1,
       passed: true,
@@ -162,22 +158,28 @@ describe('threshold', () => {
 });
 
 describe('match', () => {
-  const applies = (match: Record<string, string | string[]> | undefined, tags: Record<string, string>) =>
-    only(build({ kind: 'exact', match })).appliesTo(record(undefined, tags));
+  const applies = async (
+    match: Record<string, string | string[]> | undefined,
+    tags: Record<string, string>,
+  ) => only(await build({ kind: 'exact', match })).appliesTo(record(undefined, tags));
 
-  it('applies to every record without match', () => {
-    expect(applies(undefined, {})).toBe(true);
-    expect(applies({}, { lang: 'en' })).toBe(true);
+  it('applies to every record without match', async () => {
+    expect(await applies(undefined, {})).toBe(true);
+    expect(await applies({}, { lang: 'en' })).toBe(true);
   });
 
-  it('requires every listed tag to equal the value or be one of the values', () => {
-    expect(applies({ lang: 'en' }, { lang: 'en', route: 'x' })).toBe(true);
-    expect(applies({ lang: 'en' }, { lang: 'de' })).toBe(false);
-    expect(applies({ lang: 'en' }, {})).toBe(false);
-    expect(applies({ lang: ['en', 'de'] }, { lang: 'de' })).toBe(true);
-    expect(applies({ lang: ['en', 'de'] }, { lang: 'fr' })).toBe(false);
-    expect(applies({ lang: ['en', 'de'], task: 'classify' }, { lang: 'en', task: 'classify' })).toBe(true);
-    expect(applies({ lang: ['en', 'de'], task: 'classify' }, { lang: 'en', task: 'extract' })).toBe(false);
+  it('requires every listed tag to equal the value or be one of the values', async () => {
+    expect(await applies({ lang: 'en' }, { lang: 'en', route: 'x' })).toBe(true);
+    expect(await applies({ lang: 'en' }, { lang: 'de' })).toBe(false);
+    expect(await applies({ lang: 'en' }, {})).toBe(false);
+    expect(await applies({ lang: ['en', 'de'] }, { lang: 'de' })).toBe(true);
+    expect(await applies({ lang: ['en', 'de'] }, { lang: 'fr' })).toBe(false);
+    expect(await applies({ lang: ['en', 'de'], task: 'classify' }, { lang: 'en', task: 'classify' })).toBe(
+      true,
+    );
+    expect(await applies({ lang: ['en', 'de'], task: 'classify' }, { lang: 'en', task: 'extract' })).toBe(
+      false,
+    );
   });
 });
 

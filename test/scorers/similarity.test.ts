@@ -110,10 +110,14 @@ describe('bleu', () => {
     expect((s.score(input('the cat sat', { output: 'the cat sat on the mat' })) as Score).detail).toBe(
       'bleu=0.2069',
     );
-    const [bound] = buildScorers([ScorerSpec.parse({ kind: 'bleu', threshold: 0.2 })], { baseDir: '.' });
+    const [bound] = await buildScorers([ScorerSpec.parse({ kind: 'bleu', threshold: 0.2 })], {
+      baseDir: '.',
+    });
     const score = await bound!.score(input('the cat sat', { output: 'the cat sat on the mat' }));
     expect(score.passed).toBe(true);
-    const [strict] = buildScorers([ScorerSpec.parse({ kind: 'bleu', threshold: 0.21 })], { baseDir: '.' });
+    const [strict] = await buildScorers([ScorerSpec.parse({ kind: 'bleu', threshold: 0.21 })], {
+      baseDir: '.',
+    });
     expect((await strict!.score(input('the cat sat', { output: 'the cat sat on the mat' }))).passed).toBe(
       false,
     );
