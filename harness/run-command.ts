@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { checkDataset, readRecords } from '../datasets/jsonl.js';
+import { readSampleManifest } from '../datasets/manifest.js';
 import type { NewRecord, RunRow, Store } from '../results/store.js';
 import { buildScorers } from '../scorers/index.js';
 import type { Clock } from './clock.js';
@@ -195,11 +196,18 @@ async function openRun(
       return { run: unfinished, config: JSON.parse(unfinished.config_json) as ResolvedConfig };
     }
   }
+  // A sample drawn by `holdout sample` travels with the run: its seed, strata and split.
+  const sample = readSampleManifest(config.dataset);
+  if (sample && sample.output_sha256 !== dataset.hash) {
+    io.stderr.write(
+      `warning: ${config.dataset} changed after \`holdout sample\` wrote it (its hash differs from the manifest's); the stored sample details may not describe it\n`,
+    );
+  }
   const runId = store.createRun(
     {
       suite: config.suite,
       configPath: opts.configPath,
-      configJson: JSON.stringify(config),
+      configJson: JSON.stringify(sample ? { ...config, sample } : config),
       configHash: hash,
       datasetPath: config.dataset,
       datasetHash: dataset.hash,
