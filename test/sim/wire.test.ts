@@ -290,6 +290,6 @@ describe('control endpoints and CLI', () => {
     writeFileSync(keyPath, JSON.stringify({ k: { wrong: ['B'] } }));
     expect(() => loadAnswerKey(keyPath)).toThrow(/answer/);
     expect(() => loadAnswerKey(join(dir, 'missing.json'))).toThrow(/Cannot read/);
-    expect(Object.keys(DEFAULT_PROFILES)).toEqual(['sim-nano', 'sim-mini', 'sim-frontier']);
+    expect(Object.keys(DEFAULT_PROFILES)).toEqual(['sim-nano', 'sim-mini', 'sim-frontier', 'sim-judge']);
   });
 });
