@@ -4,7 +4,7 @@
  * scenario's garbage shows up in a scenario's time or peak RSS. Prints a table of figures against
  * their targets (no asserts) and writes them as JSON to results/bench.json.
  *
- *   node dist/bench/run.js [--quick] [--only a,b,c,d,e] [--out file.json] [--cpu-prof-dir dir]
+ *   node dist/bench/run.js [--quick] [--only a,b,c,d,e,f] [--out file.json] [--cpu-prof-dir dir]
  *                          [--warmup calls] [--reps n]
  *
  * --quick writes results/bench-quick.json instead; --cpu-prof-dir profiles every scenario child.
@@ -16,6 +16,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { writeBigRun } from './big-db.js';
+import { importSampleRows } from './import-sample.js';
 import type {
   BenchModel,
   ChildMessage,
@@ -27,7 +28,7 @@ import type {
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = resolve(here, '..', '..');
-const SECTIONS = ['a', 'b', 'c', 'd', 'e'] as const;
+const SECTIONS = ['a', 'b', 'c', 'd', 'e', 'f'] as const;
 type Section = (typeof SECTIONS)[number];
 const CONCURRENCY = 64;
 
@@ -243,7 +244,7 @@ async function main(): Promise<void> {
   );
   for (const s of only) {
     if (!(SECTIONS as readonly string[]).includes(s))
-      throw new Error(`--only: unknown scenario "${s}" (a, b, c, d, e)`);
+      throw new Error(`--only: unknown scenario "${s}" (${SECTIONS.join(', ')})`);
   }
   const sizes = { ...(quick ? QUICK : FULL) };
   if (values.warmup !== undefined) sizes.bWarmup = positiveInt('--warmup', values.warmup, 0);
@@ -501,6 +502,9 @@ async function main(): Promise<void> {
       });
     }
   }
+
+  // (f) import and stratified sample of generated chat logs: bench/import-sample.ts.
+  if (only.has('f')) rows.push(...(await importSampleRows({ tmpDir: tmpRoot, quick, log, track })));
 
   const totalS = (performance.now() - t0) / 1000;
   const header =

@@ -12,6 +12,8 @@ import { rescoreCommand } from '../rescore-command.js';
 import { runCommand } from '../run-command.js';
 import { runSimulatorCli } from '../sim/index.js';
 import { COMPARE_EPILOG, type CompareArgs, compareCommand } from './compare-command.js';
+import { type ImportArgs, importCommand, importOptions } from './import-command.js';
+import { type SampleArgs, sampleCommand, sampleOptions } from './sample-command.js';
 
 export interface Io {
   stdout: NodeJS.WritableStream & { isTTY?: boolean };
@@ -150,6 +152,10 @@ export async function main(argv: string[], io: Io): Promise<number> {
         exitCode = compareCommand(store, a, io);
       });
     },
+    sample: (a) => sampleCommand(a, { stderr: io.stderr, clock }),
+    import: async (a) => {
+      exitCode = await importCommand(a, { stderr: io.stderr, env: io.env, clock, signal });
+    },
     rescore: async (a) => {
       await withStore(a.db, async (store) => {
         const r = await rescoreCommand(
@@ -228,6 +234,8 @@ interface Handlers {
   }): Promise<void>;
   compare(a: CompareArgs & { db?: string }): Promise<void>;
   sim(a: { port: number; host: string; answerKey?: string; profiles?: string }): Promise<void>;
+  sample(a: SampleArgs): Promise<void>;
+  import(a: ImportArgs): Promise<void>;
   rescore(a: {
     run: number;
     scorer?: string[];
@@ -395,6 +403,12 @@ export function buildCli(y: Argv, h: Handlers) {
         (a) => h.sim(a),
       )
       .command(
+        'sample <records..>',
+        'draw a seeded, stratified, deduplicated holdout sample (and split) from holdout records',
+        sampleOptions,
+        (a) => h.sample(a as SampleArgs),
+      )
+      .command(
         'rescore <run>',
         'apply new or changed scorers to a run’s stored outputs, without calling the candidates again',
         (c) =>
@@ -418,7 +432,13 @@ export function buildCli(y: Argv, h: Handlers) {
             ),
         (a) => h.rescore(a as never),
       )
-      .demandCommand(1, 'name a command: run, demo, report, compare, sim, sample or rescore')
+      .command(
+        'import <format> [paths..]',
+        'turn production logs (Chat/Responses logs, Batch files, messages JSONL, CSV, stored completions) into holdout records',
+        importOptions,
+        (a) => h.import(a as ImportArgs),
+      )
+      .demandCommand(1, 'name a command: run, demo, report, compare, sim, sample, rescore or import')
       .strict()
       // Validation messages become usage errors (exit 2); errors from handlers pass through unchanged.
       .fail((msg, err) => {

@@ -6,6 +6,7 @@ import { apiError, assertLoopback, JSON_TYPE, readBody } from './http.js';
 import { DEFAULT_PROFILES, parseProfiles, type SimProfile, servedModelOf } from './profiles.js';
 import { Simulator } from './simulator.js';
 import type { SimCallLog, SimStats } from './stats.js';
+import { parseStoredCompletions, type StoredCompletionSeed, StoredCompletions } from './stored.js';
 
 export interface SimOptions {
   /** 0 (default) picks a free port. */
@@ -18,6 +19,8 @@ export interface SimOptions {
   seed?: number;
   /** Size of the call-log ring; default 10000. */
   logLimit?: number;
+  /** Served by GET /v1/chat/completions[/{id}[/messages]] (stored completions, for importers). */
+  storedCompletions?: StoredCompletionSeed[];
 }
 
 export interface SimServer {
@@ -30,6 +33,8 @@ export interface SimServer {
   setFaults(faults: FaultRule[]): void;
   setAnswerKey(key: AnswerKey): void;
   setProfiles(profiles: Record<string, SimProfile>): void;
+  /** Replaces the stored completions the list endpoints serve. */
+  setStoredCompletions(items: StoredCompletionSeed[]): void;
   /** Clears counters, the log, the prefix cache and fault counts, and reseeds. */
   reset(): void;
   /** Stops listening and destroys every open socket, hanging calls included. */
@@ -57,7 +62,8 @@ export async function startSimulator(opts: SimOptions = {}): Promise<SimServer> 
     logLimit,
   });
 
-  const server = createServer((req, res) => route(sim, req, res));
+  const stored = new StoredCompletions(opts.storedCompletions);
+  const server = createServer((req, res) => route(sim, req, res, stored));
   // Keep client connections alive across bursts; headersTimeout must exceed keepAliveTimeout.
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
@@ -86,6 +92,7 @@ export async function startSimulator(opts: SimOptions = {}): Promise<SimServer> 
     setProfiles: (p) => {
       sim.profiles = parseProfiles(p);
     },
+    setStoredCompletions: (items) => stored.set(parseStoredCompletions(items)),
     reset: () => sim.reset(),
     close: () => {
       closing ??= new Promise<void>((resolve) => {
@@ -98,7 +105,7 @@ export async function startSimulator(opts: SimOptions = {}): Promise<SimServer> 
   };
 }
 
-function route(sim: Simulator, req: IncomingMessage, res: ServerResponse): void {
+function route(sim: Simulator, req: IncomingMessage, res: ServerResponse, stored: StoredCompletions): void {
   const start = performance.now();
   const url = req.url ?? '/';
   const q = url.indexOf('?');
@@ -116,7 +123,16 @@ function route(sim: Simulator, req: IncomingMessage, res: ServerResponse): void 
     res.end(payload);
   };
   if (path.startsWith('/__sim/')) {
-    control(sim, req, path, new URLSearchParams(q < 0 ? '' : url.slice(q + 1)), reply);
+    control(sim, req, path, new URLSearchParams(q < 0 ? '' : url.slice(q + 1)), reply, stored);
+    return;
+  }
+  const storedReply =
+    method === 'GET'
+      ? stored.route(path, new URLSearchParams(q < 0 ? '' : url.slice(q + 1)), req.headers.authorization)
+      : undefined;
+  if (storedReply) {
+    req.resume();
+    reply(storedReply.status, storedReply.body);
     return;
   }
   if (method === 'GET' && (path === '/v1/models' || path.startsWith('/v1/models/'))) {
@@ -156,6 +172,7 @@ function control(
   path: string,
   query: URLSearchParams,
   reply: (status: number, body: unknown) => void,
+  stored: StoredCompletions,
 ): void {
   const method = req.method ?? 'GET';
   if (method === 'GET' && path === '/__sim/stats') {
@@ -178,6 +195,7 @@ function control(
       sim.profiles = parseProfiles(b);
     },
     '/__sim/reset': () => sim.reset(),
+    '/__sim/stored': (b) => stored.set(parseStoredCompletions(b)),
   };
   const set = method === 'POST' ? setters[path] : undefined;
   if (!set) {
