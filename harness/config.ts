@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
+import { IMPORT_FORMATS, ImportSpec } from '../datasets/import/index.js';
 import { ScorerSpec } from '../scorers/index.js';
 import { HarnessError } from './errors.js';
 import { Price, type PriceRule, resolvePrice } from './pricing.js';
@@ -32,9 +33,40 @@ const Candidate = z.strictObject({
   replay: z.boolean().default(false),
 });
 
+/**
+ * `import:` makes the dataset from production logs before the first run (when the `dataset` file
+ * does not exist yet): the options of `holdout import`, in the config's snake_case.
+ */
+const DatasetImport = z.strictObject({
+  format: z.enum(IMPORT_FORMATS),
+  paths: z.array(z.string().min(1)).default([]),
+  skip_invalid: z.boolean().optional(),
+  redact: z.boolean().optional(),
+  redact_patterns: z.array(z.strictObject({ name: z.string(), regex: z.string() })).optional(),
+  tags: z.record(z.string(), z.string()).optional(),
+  reference: z.enum(['none', 'production']).optional(),
+  outputs: z.array(z.string().min(1)).optional(),
+  map: z.record(z.string(), z.unknown()).optional(),
+  model: z.string().min(1).optional(),
+  metadata: z.record(z.string(), z.string()).optional(),
+  base_url: z.string().min(1).optional(),
+  page_size: z.number().int().optional(),
+  max_records: z.number().int().optional(),
+});
+
+/** ImportSpec's field names as the config spells them, for error messages. */
+const SNAKE: Record<string, string> = {
+  skipInvalid: 'skip_invalid',
+  redactPatterns: 'redact_patterns',
+  baseURL: 'base_url',
+  pageSize: 'page_size',
+  maxRecords: 'max_records',
+};
+
 export const RunConfig = z.strictObject({
   suite: z.string().min(1).default('default'),
   dataset: z.string().min(1),
+  import: DatasetImport.optional(),
   db: z.string().min(1).optional(),
   candidates: z.array(Candidate).min(1),
   scorers: z.array(ScorerSpec).default([]),
@@ -59,9 +91,11 @@ export interface ResolvedCandidate extends Omit<CandidateConfig, 'price'> {
   price: PriceRule;
 }
 
-export interface ResolvedConfig extends Omit<RunConfig, 'candidates' | 'judges'> {
+export interface ResolvedConfig extends Omit<RunConfig, 'candidates' | 'judges' | 'import'> {
   candidates: ResolvedCandidate[];
   judges: ResolvedCandidate[];
+  /** `import:` as `holdout import` takes it, paths absolute, writing to `dataset`. */
+  import?: ImportSpec;
   /** Paths in the config are relative to the file; these are absolute. */
   baseDir: string;
 }
@@ -141,15 +175,45 @@ export function resolveConfig(raw: unknown, path: string): ResolvedConfig {
     }
     names.set(name, i);
   });
+  const baseDir = dirname(resolve(path));
+  let importSpec: ImportSpec | undefined;
+  if (cfg.import) {
+    const i = cfg.import;
+    const parsed = ImportSpec.safeParse({
+      format: i.format,
+      paths: i.paths.map((p) => resolve(baseDir, p)),
+      out: resolve(baseDir, cfg.dataset),
+      skipInvalid: i.skip_invalid,
+      redact: i.redact,
+      redactPatterns: i.redact_patterns,
+      tags: i.tags,
+      reference: i.reference,
+      outputs: i.outputs?.map((p) => resolve(baseDir, p)),
+      map: i.map,
+      model: i.model,
+      metadata: i.metadata,
+      baseURL: i.base_url,
+      pageSize: i.page_size,
+      maxRecords: i.max_records,
+    });
+    if (parsed.success) importSpec = parsed.data;
+    else {
+      for (const issue of parsed.error.issues) {
+        const [head, ...rest] = issue.path.map(String);
+        const field = head === 'out' ? 'dataset' : `import.${[SNAKE[head!] ?? head, ...rest].join('.')}`;
+        problems.push(`${field}: ${issue.message}`);
+      }
+    }
+  }
   if (problems.length > 0) {
     throw new HarnessError(
       'CONFIG_INVALID',
       `${path} has invalid fields:\n${problems.map((p) => `  ✖ ${p}`).join('\n')}`,
     );
   }
-  const baseDir = dirname(resolve(path));
   return {
     ...cfg,
+    import: importSpec,
     candidates,
     judges,
     baseDir,

@@ -13,6 +13,7 @@ export type ErrorCode =
   | 'RUN_NOT_FOUND'
   | 'RUN_MISMATCH'
   | 'PROVIDER_AUTH'
+  | 'INTERRUPTED'
   | 'USAGE';
 
 export class HarnessError extends Error {

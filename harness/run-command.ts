@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { ImportInterrupted, importToFile } from '../datasets/import/index.js';
 import { checkDataset, readRecords } from '../datasets/jsonl.js';
 import { readSampleManifest } from '../datasets/manifest.js';
 import type { NewRecord, RunRow, Store } from '../results/store.js';
@@ -186,6 +188,25 @@ async function openRun(
   }
   if (!opts.configPath) throw new HarnessError('USAGE', 'give a run config, or --resume <run>');
   const config = loadConfig(opts.configPath);
+  if (config.import && !existsSync(config.dataset)) {
+    io.stderr.write(
+      `importing ${config.import.format} logs into ${config.dataset} (import: in the config)\n`,
+    );
+    try {
+      await importToFile(config.import, {
+        stderr: io.stderr,
+        env: io.env,
+        clock: io.clock,
+        signal: io.signal,
+      });
+    } catch (err) {
+      if (!(err instanceof ImportInterrupted)) throw err;
+      throw new HarnessError('INTERRUPTED', `import interrupted: ${err.message}`, {
+        hint: 'nothing was written; run the same command again to import and run',
+        exitCode: 130,
+      });
+    }
+  }
   const dataset = await checkDataset(config.dataset);
   const hash = configHash(config, dataset.hash);
   if (!opts.fresh) {
