@@ -13,6 +13,7 @@ import { runCommand } from '../run-command.js';
 import { runSimulatorCli } from '../sim/index.js';
 import { COMPARE_EPILOG, type CompareArgs, compareCommand } from './compare-command.js';
 import { type ImportArgs, importCommand, importOptions } from './import-command.js';
+import { type RouteArgs, routeCommand, routeOptions } from './route-command.js';
 import { type SampleArgs, sampleCommand, sampleOptions } from './sample-command.js';
 
 export interface Io {
@@ -153,6 +154,17 @@ export async function main(argv: string[], io: Io): Promise<number> {
       });
     },
     sample: (a) => sampleCommand(a, { stderr: io.stderr, clock }),
+    route: async (a) => {
+      await withStore(a.db, async (store) => {
+        exitCode = await routeCommand(store, a, {
+          stdout: io.stdout,
+          stderr: io.stderr,
+          env: io.env,
+          clock,
+          signal,
+        });
+      });
+    },
     import: async (a) => {
       exitCode = await importCommand(a, { stderr: io.stderr, env: io.env, clock, signal });
     },
@@ -235,6 +247,7 @@ interface Handlers {
   compare(a: CompareArgs & { db?: string }): Promise<void>;
   sim(a: { port: number; host: string; answerKey?: string; profiles?: string }): Promise<void>;
   sample(a: SampleArgs): Promise<void>;
+  route(a: RouteArgs & { db?: string }): Promise<void>;
   import(a: ImportArgs): Promise<void>;
   rescore(a: {
     run: number;
@@ -438,7 +451,13 @@ export function buildCli(y: Argv, h: Handlers) {
         importOptions,
         (a) => h.import(a as ImportArgs),
       )
-      .demandCommand(1, 'name a command: run, demo, report, compare, sim, sample, rescore or import')
+      .command(
+        'route <policies..>',
+        'evaluate routing policies offline on a run: quality, cost, latency beside every single model and the oracle',
+        routeOptions,
+        (a) => h.route(a as unknown as RouteArgs & { db?: string }),
+      )
+      .demandCommand(1, 'name a command: run, demo, report, compare, sim, sample, rescore, import or route')
       .strict()
       // Validation messages become usage errors (exit 2); errors from handlers pass through unchanged.
       .fail((msg, err) => {
