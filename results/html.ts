@@ -20,15 +20,22 @@ import {
   textWidth,
   tickLabel,
 } from './svg.js';
+import type { LabelCandidateReport, LabelReport } from './report-labels.js';
 import {
+  agreementMethodLine,
+  agreementTable,
   candidateTable,
   comparisonMethodLine,
   comparisonTable,
   costByRoleTable,
   errorLines,
   formatTags,
+  labelClassTable,
+  labelMethodLine,
+  labelSummaryTable,
   latencyTable,
   methodLine,
+  NO_CLASS,
   runDetails,
   scorerTable,
   sliceLabel,
@@ -40,6 +47,22 @@ export const CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:
 
 const FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif';
 const MONO = 'ui-monospace, SFMono-Regular, Menlo, Consolas, monospace';
+
+/** Shading steps of a confusion-matrix cell, by its share of the row (the expected class). */
+const HEAT_STEPS = 10;
+
+/**
+ * Heat classes of the confusion matrix: `d0`…`d10` on the diagonal (blue: correct), `o0`…`o10` off it
+ * (vermilion: confusions). Classes, not style attributes, so that the page needs no inline style.
+ */
+const HEAT_STYLE = Array.from({ length: HEAT_STEPS + 1 }, (_, i) => {
+  const alpha = ((i / HEAT_STEPS) * 0.85).toFixed(3);
+  const ink = i >= 6 ? ' color: #fff;' : '';
+  return (
+    `  table.confusion td.d${i} { background: rgba(0, 114, 178, ${alpha});${ink} }\n` +
+    `  table.confusion td.o${i} { background: rgba(213, 94, 0, ${alpha});${ink} }`
+  );
+}).join('\n');
 
 const STYLE = `
   :root { color-scheme: light; }
@@ -63,6 +86,9 @@ const STYLE = `
   table.flips td:first-child { white-space: nowrap; }
   table.flips td.out { white-space: pre-wrap; word-break: break-word; max-width: 380px;
     font: 12px/1.4 ${MONO}; }
+  table.confusion td.num { min-width: 3em; }
+  table.confusion th[scope="row"] { text-align: left; }
+${HEAT_STYLE}
   svg.chart { display: block; max-width: 100%; height: auto; margin: 8px 0; }
   svg.chart text { font-family: ${FONT}; }
   ul { margin: 4px 0; padding-left: 20px; }
@@ -148,6 +174,11 @@ export function renderHtml(r: RunReport): string {
   }
   const scorers = scorerTable(r);
   if (scorers.rows.length > 0) parts.push(section('scorers', 'Scorers', table(scorers)));
+  if ((r.labels ?? []).length > 0) parts.push(section('labels', 'Label scorers', labelsHtml(r.labels ?? [])));
+  if ((r.agreement ?? []).length > 0) {
+    const method = paragraph(agreementMethodLine(), 'method');
+    parts.push(section('agreement', 'Judge agreement with human grades', table(agreementTable(r)) + method));
+  }
   if (r.costByRole.some((x) => x.role !== 'candidate' && x.calls > 0)) {
     parts.push(section('cost-by-role', 'Cost by role', table(costByRoleTable(r))));
   }
@@ -686,4 +717,46 @@ function flips(r: RunReport, c: Comparison, which: 'regressions' | 'fixes'): str
   const body = `\n<thead><tr>${headRow}</tr></thead>\n<tbody>\n${rows.join('\n')}\n</tbody>\n`;
   const t = el('table', { class: 'flips', 'data-candidate': c.candidate, 'data-kind': which }, body);
   return `${heading}\n${el('div', { class: 'scroll' }, t)}`;
+}
+
+// --- label scorers -------------------------------------------------------------------------------
+
+function labelsHtml(labels: LabelReport[]): string {
+  const out: string[] = [];
+  for (const l of labels) {
+    const summary = labelSummaryTable(l);
+    out.push(el('h3', {}, esc(summary.title ?? l.scorer)), table(summary));
+    out.push(table(labelClassTable(l), { class: 'classes', 'data-scorer': l.scorer }));
+    for (const c of l.candidates) out.push(confusionHtml(l, c));
+  }
+  out.push(paragraph(labelMethodLine(), 'method'));
+  return out.join('\n');
+}
+
+/**
+ * A confusion matrix with each cell shaded by its share of the row: how the calls that expected a class
+ * were spread over the predictions. Every name is escaped; the shading is a class from HEAT_STYLE.
+ */
+function confusionHtml(l: LabelReport, c: LabelCandidateReport): string {
+  const caption = `${l.scorer} · ${c.candidate}: rows expected, columns predicted; shading: share of the row`;
+  const head = [
+    el('th', {}, esc('expected \\ predicted')),
+    ...l.classes.map((k) => el('th', { class: 'num', scope: 'col' }, esc(k))),
+    el('th', { class: 'num', scope: 'col' }, esc(NO_CLASS)),
+  ].join('');
+  const rows = c.matrix.map((row, i) => {
+    const expected = l.classes[i]!;
+    const total = row.reduce((a, b) => a + b, 0);
+    const cells = row.map((n, j) => {
+      const predicted = j < l.classes.length ? l.classes[j]! : NO_CLASS;
+      const share = total > 0 ? n / total : 0;
+      const step = Math.round(share * HEAT_STEPS);
+      const tip = `expected ${expected}, predicted ${predicted}: ${n} of ${total} (${formatPercent(share)})`;
+      return el('td', { class: `num ${j === i ? 'd' : 'o'}${step}`, title: tip }, String(n));
+    });
+    return `<tr>${el('th', { scope: 'row' }, esc(expected))}${cells.join('')}</tr>`;
+  });
+  const body = `\n<thead><tr>${head}</tr></thead>\n<tbody>\n${rows.join('\n')}\n</tbody>\n`;
+  const t = el('table', { class: 'confusion', 'data-scorer': l.scorer, 'data-candidate': c.candidate }, body);
+  return `${paragraph(caption, 'note')}\n${el('div', { class: 'scroll' }, t)}`;
 }

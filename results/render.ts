@@ -7,13 +7,19 @@ import { cell, escapeMarkdown, fixedWidth, terminalSafe } from './format.js';
 import { renderHtml } from './html.js';
 import type { Comparison, Figures, RunReport, TrendReport } from './report.js';
 import {
+  agreementMethodLine,
+  agreementTable,
   candidateTable,
   comparisonMethodLine,
   comparisonTable,
+  confusionTable,
   costByRoleTable,
   errorLines,
   FLIPS_IN_TEXT,
   flipLines,
+  labelClassTable,
+  labelMethodLine,
+  labelSummaryTable,
   latencyTable,
   methodLine,
   runDetails,
@@ -136,6 +142,7 @@ function renderText(r: RunReport, st: TextStyle): string {
   out.push(...st.table(candidateTable(r)));
   section(latencyTable(r));
   section(scorerTable(r));
+  labelSections(r, st, section, out);
   if (r.by !== null) section(sliceTable(r));
   if (r.baseline !== null) {
     section(comparisonTable(r));
@@ -160,6 +167,22 @@ function renderText(r: RunReport, st: TextStyle): string {
   list('Errors by kind', errorLines(r));
   list('Notes', r.notes);
   return `${out.join('\n')}\n`;
+}
+
+/** Label scorers (summary, per class, one confusion matrix per candidate) and judge agreement. */
+function labelSections(r: RunReport, st: TextStyle, section: (t: Table) => void, out: string[]): void {
+  const md = st === MARKDOWN;
+  const labels = r.labels ?? [];
+  for (const l of labels) {
+    section(labelSummaryTable(l));
+    section(labelClassTable(l));
+    for (const c of l.candidates) section(confusionTable(l, c));
+  }
+  if (labels.length > 0) out.push(...(md ? [''] : []), labelMethodLine());
+  if ((r.agreement ?? []).length > 0) {
+    section(agreementTable(r));
+    out.push(...(md ? [''] : []), agreementMethodLine());
+  }
 }
 
 function renderTrendText(t: TrendReport, st: TextStyle): string {

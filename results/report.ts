@@ -6,8 +6,16 @@
 import type Database from 'better-sqlite3';
 import { HarnessError } from '../harness/errors.js';
 import { mcnemar, pairedBootstrap, pairedT, tangoInterval } from './paired.js';
+import { type AgreementReport, classificationSections, type LabelReport } from './report-labels.js';
 import { percentile, percentileCI, tIntervalFromSummary, wilson } from './stats.js';
 import type { RunRow, Store } from './store.js';
+
+export type {
+  AgreementFigures,
+  AgreementReport,
+  LabelCandidateReport,
+  LabelReport,
+} from './report-labels.js';
 
 /** Interval of a pass rate, as a share in [0, 1]. */
 export interface PassRate {
@@ -216,6 +224,7 @@ export interface RunHeader {
  * - `ttftP50` became `ttft: { n, p50, p95 }`;
  * - added per candidate: `costPerPass`, `latencyQuantiles`; at the top: `by`, `slices`,
  *   `costByRole`, `baseline`, `comparisons`; `method.latencyInterval` and `method.bootstrap`.
+ * Added later in version 2 (optional, present only when relevant): `labels`, `agreement`.
  */
 export interface RunReport {
   version: 2;
@@ -247,6 +256,16 @@ export interface RunReport {
   baseline: string | null;
   /** Every other candidate against `baseline`, in candidate order; [] without a baseline. */
   comparisons: Comparison[];
+  /**
+   * Per-class precision, recall, F1 and the confusion matrix of each `label` scorer, per candidate.
+   * Absent when the run has no label scorer or no record with `reference.label`.
+   */
+  labels?: LabelReport[];
+  /**
+   * Agreement of each model-graded judge (`judge_*` kinds) with the human grades in `reference.grade`:
+   * accuracy and Cohen's kappa, per candidate and pooled. Absent without a judge or a graded record.
+   */
+  agreement?: AgreementReport[];
   /** Quieter caveats: what was left out and why. */
   notes: string[];
 }
@@ -885,6 +904,14 @@ export function buildReport(store: Store, runId: number, opts: ReportOptions = {
   const comparisons = baseline === null ? [] : compare(db, runId, perPrompt, baseline, configured);
   const stray = [...collected.total.keys()].filter((c) => !configured.some((k) => k.candidate === c));
   const costByRole = roleCosts(collected.aggregates);
+  const classification = classificationSections(
+    db,
+    runId,
+    run.scorers_json,
+    configured.map((c) => c.candidate),
+    run.repeats,
+    new Set(candidates.flatMap((c) => c.scorers.filter((s) => s.scored > 0).map((s) => s.scorer))),
+  );
   return {
     version: 2,
     simulated: simulatedCandidates.length > 0,
@@ -905,7 +932,9 @@ export function buildReport(store: Store, runId: number, opts: ReportOptions = {
     costByRole,
     baseline,
     comparisons,
-    notes: notes(run, candidates, slices, costByRole, comparisons, stray),
+    ...(classification.labels.length > 0 ? { labels: classification.labels } : {}),
+    ...(classification.agreement.length > 0 ? { agreement: classification.agreement } : {}),
+    notes: [...notes(run, candidates, slices, costByRole, comparisons, stray), ...classification.notes],
   };
 }
 

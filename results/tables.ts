@@ -13,7 +13,17 @@ import {
   formatQuantile,
   formatUsd,
 } from './format.js';
-import type { Comparison, MeanScore, PassRate, RunReport, TrendReport } from './report.js';
+import type {
+  AgreementFigures,
+  AgreementReport,
+  Comparison,
+  LabelCandidateReport,
+  LabelReport,
+  MeanScore,
+  PassRate,
+  RunReport,
+  TrendReport,
+} from './report.js';
 
 export function formatRate(r: PassRate): string {
   return formatInterval(r.p, r.lo, r.hi);
@@ -303,4 +313,115 @@ export function trendTable(t: TrendReport): Table {
       ]),
     ),
   };
+}
+
+// --- label scorers and judge agreement -------------------------------------------------------------
+
+/** A ratio in [0, 1] (or kappa in [−1, 1]) to three decimals; "—" where it is undefined. */
+export function formatMetric(x: number): string {
+  return Number.isFinite(x) ? x.toFixed(3) : '—';
+}
+
+/** A ratio with its interval, three decimals: "0.400 [0.151, 0.649]"; "—" where undefined. */
+export function formatMetricInterval(x: number, lo: number, hi: number): string {
+  if (!Number.isFinite(x)) return '—';
+  if (!Number.isFinite(lo) || !Number.isFinite(hi)) return formatMetric(x);
+  return `${formatMetric(x)} [${formatMetric(lo)}, ${formatMetric(hi)}]`;
+}
+
+/** The column of calls whose output named no class. */
+export const NO_CLASS = '(no class)';
+
+export function labelSummaryTable(l: LabelReport): Table {
+  return {
+    title: `Label scorer ${l.scorer}: ${l.classes.length} ${l.classes.length === 1 ? 'class' : 'classes'}`,
+    header: [
+      'candidate',
+      'n',
+      'accuracy [95% CI]',
+      'macro-F1',
+      'micro-F1',
+      'macro precision',
+      'macro recall',
+      NO_CLASS,
+    ],
+    text: new Set([0]),
+    rows: l.candidates.map((c) => [
+      c.candidate,
+      String(c.n),
+      formatInterval(c.accuracy.p, c.accuracy.lo, c.accuracy.hi),
+      formatMetric(c.macro.f1),
+      formatMetric(c.micro.f1),
+      formatMetric(c.macro.precision),
+      formatMetric(c.macro.recall),
+      String(c.unclassified),
+    ]),
+  };
+}
+
+export function labelClassTable(l: LabelReport): Table {
+  return {
+    title: `${l.scorer}: per class`,
+    header: ['candidate', 'class', 'support', 'predicted', 'precision', 'recall', 'F1'],
+    text: new Set([0, 1]),
+    rows: l.candidates.flatMap((c) =>
+      c.perClass.map((k) => [
+        c.candidate,
+        k.label,
+        String(k.support),
+        String(k.predicted),
+        formatMetric(k.precision),
+        formatMetric(k.recall),
+        formatMetric(k.f1),
+      ]),
+    ),
+  };
+}
+
+/** One candidate's confusion matrix: a row per expected class, a column per predicted class. */
+export function confusionTable(l: LabelReport, c: LabelCandidateReport): Table {
+  return {
+    title: `${l.scorer} · ${c.candidate}: confusion matrix (rows expected, columns predicted)`,
+    header: ['expected \\ predicted', ...l.classes, NO_CLASS],
+    text: new Set([0]),
+    rows: c.matrix.map((row, i) => [l.classes[i]!, ...row.map(String)]),
+  };
+}
+
+export function labelMethodLine(): string {
+  return (
+    'Per class: precision = TP / predicted, recall = TP / support, F1 = 2·TP / (support + predicted); — marks ' +
+    'an undefined value (nothing predicted as the class, or no call expecting it), which macro averages ' +
+    `leave out (scikit-learn's zero_division=nan). ${NO_CLASS}: the output named no class, counted as wrong. ` +
+    'Accuracy: Wilson interval over calls.'
+  );
+}
+
+export function agreementTable(r: RunReport): Table {
+  const cells = (a: AgreementReport, who: string, f: AgreementFigures) => [
+    a.scorer,
+    a.mode === 'label' ? 'label' : `pass/fail (grade ≥ ${a.gradeThreshold})`,
+    who,
+    String(f.n),
+    formatInterval(f.accuracy.p, f.accuracy.lo, f.accuracy.hi),
+    formatMetricInterval(f.kappa.kappa, f.kappa.lo, f.kappa.hi),
+    formatMetric(f.kappa.se),
+  ];
+  return {
+    title: 'Judge agreement with human grades',
+    header: ['scorer', 'compared', 'candidate', 'n', 'agreement [95% CI]', 'kappa [95% CI]', 'kappa SE'],
+    text: new Set([0, 1, 2]),
+    rows: (r.agreement ?? []).flatMap((a) => [
+      ...a.candidates.map((c) => cells(a, c.candidate, c)),
+      ...(a.candidates.length > 1 ? [cells(a, 'all candidates', a.pooled)] : []),
+    ]),
+  };
+}
+
+export function agreementMethodLine(): string {
+  return (
+    "The judge's verdict against reference.grade on the same calls. Agreement: Wilson interval; kappa: " +
+    "Cohen's, with the large-sample standard error of Fleiss, Cohen and Everitt (1969) and a normal 95% " +
+    "interval. A number grade passes at ≥ the threshold shown (the scorer's threshold when its spec sets one, else 0.5)."
+  );
 }

@@ -106,6 +106,15 @@ export function extractLabel(text: string, opts: LabelOptions = NO_OPTIONS): Ext
   return t.restricted ? { label: candidate, known: false } : { label: t.fold(candidate), known: true };
 }
 
+/**
+ * The label a reference names, as the scorer compares outputs with it: trimmed, alias resolved to its
+ * canonical spelling; otherwise the trimmed text as written. (Reports use it to rebuild the classes.)
+ */
+export function canonicalLabel(reference: string, opts: LabelOptions = NO_OPTIONS): string {
+  const t = tableFor(opts);
+  return t.canonical.get(t.fold(reference.trim())) ?? reference.trim();
+}
+
 function labelScorer(name: string, opts: LabelArgs): Scorer {
   const t = tableFor(opts);
   return {
@@ -113,7 +122,7 @@ function labelScorer(name: string, opts: LabelArgs): Scorer {
     score({ record, output }: ScoreInput): Score {
       const reference = record.reference?.label;
       if (reference === undefined) return UNSCORED('no reference.label');
-      const expected = t.canonical.get(t.fold(reference.trim())) ?? reference.trim();
+      const expected = canonicalLabel(reference, opts);
       const predicted = extractLabel(output.text, opts);
       if (!predicted.known) {
         return fail(`not a known label: ${quote(output.text.trim())} expected=${quote(expected)}`);

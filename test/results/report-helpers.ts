@@ -6,7 +6,7 @@ export function newRun(
   repeats: number,
   recordCount: number,
   candidates: [string, string][],
-  over: { suite?: string; createdAt?: string } = {},
+  over: { suite?: string; createdAt?: string; scorers?: unknown[] } = {},
 ): number {
   const rows: CandidateRow[] = candidates.map(([candidate, model]) => ({
     candidate,
@@ -25,7 +25,7 @@ export function newRun(
       datasetHash: 'd',
       recordCount,
       repeats,
-      scorersJson: '[]',
+      scorersJson: JSON.stringify(over.scorers ?? []),
       createdAt: over.createdAt ?? '2025-01-01T00:00:00.000Z',
     },
     rows,
@@ -37,6 +37,24 @@ export function addRecords(store: Store, runId: number, records: [string, Record
   store.insertRecords(
     runId,
     records.map(([id, tags]) => ({ id, api: 'chat', tags, json: '{}' })),
+    0,
+  );
+}
+
+/** Stores records in this order with their whole body as a run stores it: tags and a reference. */
+export function addRecordBodies(
+  store: Store,
+  runId: number,
+  records: { id: string; tags?: Record<string, string>; reference?: Record<string, unknown> }[],
+): void {
+  store.insertRecords(
+    runId,
+    records.map(({ id, tags = {}, reference }) => ({
+      id,
+      api: 'chat',
+      tags,
+      json: JSON.stringify({ id, tags, api: 'chat', request: { messages: [] }, reference }),
+    })),
     0,
   );
 }
