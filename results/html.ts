@@ -149,7 +149,8 @@ function table(t: Table, a: Attrs = {}): string {
 
 // --- document ----------------------------------------------------------------------------------
 
-export function renderHtml(r: RunReport): string {
+/** The whole page; `extra` are ready-made sections (e.g. routing) placed before errors and notes. */
+export function renderHtml(r: RunReport, extra: readonly string[] = []): string {
   const colours = new Map(r.candidates.map((c, i) => [c.candidate, colour(i)]));
   const title = `${r.simulated ? '[SIMULATED] ' : ''}holdout run ${r.run.id} · suite ${r.run.suite}`;
   const parts = [
@@ -182,6 +183,7 @@ export function renderHtml(r: RunReport): string {
   if (r.costByRole.some((x) => x.role !== 'candidate' && x.calls > 0)) {
     parts.push(section('cost-by-role', 'Cost by role', table(costByRoleTable(r))));
   }
+  parts.push(...extra);
   const errors = errorLines(r);
   if (errors.length > 0) parts.push(section('errors', 'Errors by kind', list(errors)));
   if (r.notes.length > 0) parts.push(section('notes', 'Notes', list(r.notes)));

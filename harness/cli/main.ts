@@ -3,7 +3,9 @@ import yargs, { type Argv } from 'yargs';
 import { COMPARE_DEFAULTS } from '../../results/compare.js';
 import { COMPARE_FORMATS } from '../../results/compare-render.js';
 import { buildReport, buildTrend, type ReportOptions } from '../../results/report.js';
+import { renderHtml } from '../../results/html.js';
 import { renderReport, renderTrend, type TrendFormat } from '../../results/render.js';
+import { renderRouteHtml } from '../../results/route-html.js';
 import { openStore, type Store } from '../../results/store.js';
 import { type Clock, systemClock } from '../clock.js';
 import { HarnessError } from '../errors.js';
@@ -13,7 +15,7 @@ import { runCommand } from '../run-command.js';
 import { runSimulatorCli } from '../sim/index.js';
 import { COMPARE_EPILOG, type CompareArgs, compareCommand } from './compare-command.js';
 import { type ImportArgs, importCommand, importOptions } from './import-command.js';
-import { type RouteArgs, routeCommand, routeOptions } from './route-command.js';
+import { evaluateRouting, type RouteArgs, routeCommand, routeOptions } from './route-command.js';
 import { type SampleArgs, sampleCommand, sampleOptions } from './sample-command.js';
 
 export interface Io {
@@ -123,7 +125,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
       });
     },
     report: async (a) => {
-      await withStore(a.db, (store) => {
+      await withStore(a.db, async (store) => {
         if (a.trend) {
           // Every run of the suite, oldest first: --suite, else the suite of the given or latest run.
           const suite = a.suite ?? (a.run === undefined ? store.latestRun() : store.getRun(a.run))?.suite;
@@ -144,6 +146,28 @@ export async function main(argv: string[], io: Io): Promise<number> {
               hint: 'run `holdout demo` or `holdout run <config>` first, or point --db at another database',
             },
           );
+        }
+        if (a.route !== undefined && a.route.length > 0) {
+          const routing = await evaluateRouting(
+            store,
+            {
+              policies: a.route,
+              run: run.id,
+              margin: COMPARE_DEFAULTS.margin,
+              alpha: COMPARE_DEFAULTS.alpha,
+              by: a.by,
+              fitOn: 'all',
+              evaluateOn: 'all',
+            },
+            { stderr: io.stderr, env: io.env, clock, signal },
+          );
+          if (routing === 'interrupted') {
+            exitCode = 130;
+            return;
+          }
+          const report = buildReport(store, run.id, { by: a.by, baseline: a.baseline });
+          write(renderHtml(report, [renderRouteHtml(routing)]), a.out);
+          return;
         }
         printReport(store, run.id, a.format, a.out, { by: a.by, baseline: a.baseline });
       });
@@ -243,6 +267,7 @@ interface Handlers {
     by?: string;
     baseline?: string;
     trend?: boolean;
+    route?: string[];
   }): Promise<void>;
   compare(a: CompareArgs & { db?: string }): Promise<void>;
   sim(a: { port: number; host: string; answerKey?: string; profiles?: string }): Promise<void>;
@@ -327,7 +352,16 @@ export function buildCli(y: Argv, h: Handlers) {
               type: 'boolean',
               describe: "each candidate across the runs of --suite (default: the run's suite), oldest first",
             })
+            .option('route', {
+              type: 'string',
+              array: true,
+              describe: 'with --format html: add a routing section evaluating these policy files on the run',
+            })
             .check((a) => {
+              if (a.route !== undefined && a.format !== 'html')
+                throw usageError(
+                  '--route adds a section to the html report; for table, md or json use `holdout route`',
+                );
               if (a.by === '') throw usageError('--by takes a tag name, e.g. --by task');
               if (a.baseline === '') throw usageError('--baseline takes a candidate id');
               if (a.trend && (a.by !== undefined || a.baseline !== undefined))

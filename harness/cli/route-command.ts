@@ -134,7 +134,10 @@ function usage(message: string): HarnessError {
 }
 
 /** The split of the run's records: from the flags, else from the sample manifest; null without one. */
-function splitOf(a: RouteArgs, r: RouteRun): { opts: SplitOptions; source: string } | null {
+function splitOf(
+  a: Omit<RouteArgs, 'format' | 'out'>,
+  r: RouteRun,
+): { opts: SplitOptions; source: string } | null {
   if (a.split !== undefined) {
     return {
       opts: { fraction: a.split, key: parseSplitKey(a.splitKey ?? 'id'), missing: a.splitMissing ?? 'error' },
@@ -169,6 +172,29 @@ function storedManifest(r: RouteRun): SampleManifest | undefined {
 
 /** Runs `holdout route`; returns the exit code (0, or 130 when interrupted). */
 export async function routeCommand(store: Store, a: RouteArgs, io: RouteIo): Promise<number> {
+  const result = await evaluateRouting(store, a, io);
+  if (result === 'interrupted') return 130;
+  const text = renderRoute(result, a.format);
+  if (a.out) {
+    writeFileSync(a.out, text);
+    io.stderr.write(`routing evaluation written to ${a.out}\n`);
+  } else io.stdout.write(text);
+  // What must not be missed reaches stderr whatever the format or destination.
+  if (a.format !== 'table' || a.out) {
+    for (const w of result.warnings) if (w.startsWith('WARNING')) io.stderr.write(`${w}\n`);
+  }
+  return 0;
+}
+
+/**
+ * Loads the run and the policies, makes the classifier routers' missing calls and evaluates every
+ * policy: what `holdout route` renders and `holdout report --route` adds to the HTML report.
+ */
+export async function evaluateRouting(
+  store: Store,
+  a: Omit<RouteArgs, 'format' | 'out'>,
+  io: Omit<RouteIo, 'stdout'>,
+): Promise<RouteResult | 'interrupted'> {
   const runId = a.run ?? store.latestRun()?.id;
   if (runId === undefined) {
     throw new HarnessError('RUN_NOT_FOUND', 'no runs in this database yet', {
@@ -239,7 +265,7 @@ export async function routeCommand(store: Store, a: RouteArgs, io: RouteIo): Pro
         io.stderr.write(
           `interrupted: ${pass.made} router calls of policy ${l.policy.name} were stored; rerun to resume (they are reused)\n`,
         );
-        return 130;
+        return 'interrupted';
       }
       outcome = { rows: pass.rows, calls: { reused: pass.reused, made: pass.made, errors: pass.errors } };
     }
@@ -255,9 +281,8 @@ export async function routeCommand(store: Store, a: RouteArgs, io: RouteIo): Pro
     sides,
     split: split ? { fraction: split.opts.fraction, key: split.opts.key, source: split.source } : null,
   };
-  let result: RouteResult;
   try {
-    result = buildRouteResult(run, decisions, settings);
+    return buildRouteResult(run, decisions, settings);
   } catch (err) {
     if (err instanceof EmptyEvaluation) {
       throw new HarnessError(err.kind === 'USAGE' ? 'USAGE' : 'RUN_NOT_FOUND', err.message, {
@@ -266,14 +291,4 @@ export async function routeCommand(store: Store, a: RouteArgs, io: RouteIo): Pro
     }
     throw err;
   }
-  const text = renderRoute(result, a.format);
-  if (a.out) {
-    writeFileSync(a.out, text);
-    io.stderr.write(`routing evaluation written to ${a.out}\n`);
-  } else io.stdout.write(text);
-  // What must not be missed reaches stderr whatever the format or destination.
-  if (a.format !== 'table' || a.out) {
-    for (const w of result.warnings) if (w.startsWith('WARNING')) io.stderr.write(`${w}\n`);
-  }
-  return 0;
 }

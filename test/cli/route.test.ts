@@ -276,6 +276,23 @@ describe('holdout route', () => {
     expect(md.stdout).toMatch(/^\| nano-classifier \| policy \|/m);
   }, 60_000);
 
+  it('report --route adds the routing section to the run’s HTML report, and only to HTML', async () => {
+    const policy = write('report-route.yaml', CLASSIFIER);
+    const out = join(dir, 'report.html');
+    const res = await runCli(['report', '--db', db, '--format', 'html', '--route', policy, '--out', out]);
+    expect(res.code, res.stderr).toBe(0);
+    const html = readFileSync(out, 'utf8');
+    // One page: the run's own sections, then the routing section with the policy's row.
+    expect(html.indexOf('id="summary"')).toBeGreaterThan(-1);
+    expect(html.indexOf('id="routing"')).toBeGreaterThan(html.indexOf('id="summary"'));
+    expect(html).toContain('nano-classifier');
+    expect(html.match(/<html/g)).toHaveLength(1);
+    expect(html).not.toMatch(/<script/i);
+    const md = await runCli(['report', '--db', db, '--format', 'md', '--route', policy]);
+    expect(md.code).toBe(2);
+    expect(md.stderr).toMatch(/--route adds a section to the html report/);
+  });
+
   it('bad input: unknown candidates, invalid fields, a missing file, a split that is not there — exit 2, no stack', async () => {
     const unknown = write(
       'unknown.yaml',
