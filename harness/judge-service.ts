@@ -1,3 +1,4 @@
+import pLimit from 'p-limit';
 import type { HoldoutRecord } from '../datasets/record.js';
 import type { Store } from '../results/store.js';
 import type { JudgeCallKey, JudgeRequest, JudgeService } from '../scorers/judge.js';
@@ -14,6 +15,8 @@ export interface JudgePlan {
   params: Record<string, unknown>;
   price: PriceRule;
   provider: Provider;
+  /** Calls in flight to this judge at most (its `concurrency:`); the scoring pass bounds the total. */
+  concurrency?: number;
 }
 
 export interface JudgeServiceOptions {
@@ -35,6 +38,7 @@ export interface JudgeServiceOptions {
 export function judgeService(opts: JudgeServiceOptions): JudgeService & { halted?: string } {
   const { store, runId, policy } = opts;
   const byId = new Map(opts.judges.map((j) => [j.id, j]));
+  const limits = new Map(opts.judges.map((j) => [j.id, pLimit(j.concurrency ?? Number.POSITIVE_INFINITY)]));
   const candidates = new Set(opts.candidates);
   const service: JudgeService & { halted?: string } = {
     has: (judge) => byId.has(judge),
@@ -50,7 +54,7 @@ export function judgeService(opts: JudgeServiceOptions): JudgeService & { halted
       if (stored?.status === 'ok') return stored.output ?? '';
       if (service.halted) throw new Error(service.halted);
       const body = judgeBody(judge, req);
-      const outcome = await callWithRetries(judge.provider, body, policy);
+      const outcome = await limits.get(judge.id)!(() => callWithRetries(judge.provider, body, policy));
       // Neither becomes a stored result: the scoring pass sees the signal or `halted` and stores nothing.
       if (outcome.interrupted) throw new Error('interrupted');
       if (outcome.fatal) {

@@ -29,9 +29,9 @@ afterAll(async () => {
   await sim.close();
 });
 
-const endpoint = (id: string, model: string, api = 'chat') =>
+const endpoint = (id: string, model: string, api = 'chat', extra = '') =>
   `  - { id: ${id}, model: ${model}, api: ${api}, base_url: "${sim.url}", api_key_env: HOLDOUT_TEST_KEY, ` +
-  'price: { input: 1, cached_input: 0.1, output: 2 } }';
+  `price: { input: 1, cached_input: 0.1, output: 2 }${extra} }`;
 
 function setup(): { dir: string; config: string; db: string } {
   const dir = tempDir();
@@ -48,7 +48,7 @@ function setup(): { dir: string; config: string; db: string } {
       endpoint('nano', 'sim-fast-nano'),
       endpoint('mini', 'sim-fast-mini'),
       'judges:',
-      endpoint('grader', 'sim-judge', 'responses'),
+      endpoint('grader', 'sim-judge', 'responses', ', concurrency: 2'),
       endpoint('biased', 'sim-judge-biased'),
       'scorers:',
       '  - { kind: normalized, name: exact_format }',
@@ -165,6 +165,8 @@ describe('model-graded scorers through the runner', () => {
         .every((r) => String(r.served_model).startsWith('sim-judge')),
     ).toBe(true);
     expect(sim.stats().requests - before).toBe(60 + 240);
+    // The grader's own limit holds while the pass runs 8 scorings at once.
+    expect(sim.stats().maxInFlightByModel['sim-judge']).toBeLessThanOrEqual(2);
 
     const report = JSON.parse(first.stdout) as {
       costByRole: { role: string; calls: number; costUsd: number }[];
