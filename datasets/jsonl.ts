@@ -1,53 +1,38 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
-import { Transform } from 'node:stream';
-import { createGunzip } from 'node:zlib';
 import { HarnessError } from '../harness/errors.js';
+import { readSourceLines } from './import/lines.js';
 import { HoldoutRecord } from './record.js';
 
 export interface JsonlLine {
   /** 1-based line number in the (decompressed) file. */
   line: number;
   text: string;
+  /** Why the line could not be read (invalid UTF-8, too long); `text` is empty then. */
+  invalid?: string;
 }
 
 /**
  * Streams the non-empty lines of a JSONL file (gzip when the name ends in .gz), with a UTF-8 BOM and
- * CRLF endings tolerated. Memory stays flat whatever the file size. `onBytes` sees the raw bytes (hashing).
+ * CRLF endings tolerated. Memory stays flat whatever the file size. `onBytes` sees the raw bytes
+ * (hashing). Bytes are decoded strictly: a line that is not UTF-8 comes with `invalid` set instead of
+ * being silently turned into U+FFFD.
  */
 export async function* readLines(path: string, onBytes?: (chunk: Buffer) => void): AsyncGenerator<JsonlLine> {
-  const raw = createReadStream(path);
-  const opened = new Promise<void>((res, rej) => {
-    raw.once('open', () => res());
-    raw.once('error', rej);
-  });
   try {
-    await opened;
+    for await (const l of readSourceLines(path, { onBytes })) {
+      yield 'invalid' in l ? { line: l.line, text: '', invalid: l.invalid.message } : l;
+    }
   } catch (err) {
-    throw new HarnessError(
-      'DATASET_NOT_FOUND',
-      `cannot read dataset ${path}: ${(err as NodeJS.ErrnoException).code}`,
-      {
-        cause: err,
-      },
-    );
-  }
-  const tap = new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      onBytes?.(chunk);
-      done(null, chunk);
-    },
-  });
-  let source = raw.pipe(tap);
-  if (path.endsWith('.gz')) source = source.pipe(createGunzip()) as unknown as Transform;
-  const rl = createInterface({ input: source, crlfDelay: Number.POSITIVE_INFINITY });
-  let line = 0;
-  for await (let text of rl) {
-    line++;
-    if (line === 1 && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-    if (text.trim() === '') continue;
-    yield { line, text };
+    if (err instanceof HarnessError && err.code === 'DATASET_NOT_FOUND') {
+      throw new HarnessError(
+        'DATASET_NOT_FOUND',
+        err.message.replace(/^cannot read /, 'cannot read dataset '),
+        {
+          cause: err,
+        },
+      );
+    }
+    throw err;
   }
 }
 
@@ -60,6 +45,7 @@ export interface RecordAt {
 
 /** Parses one JSONL line into a record, or throws an error naming the file, the line and the reason. */
 export function parseRecordLine(path: string, l: JsonlLine): RecordAt {
+  if (l.invalid !== undefined) throw new HarnessError('DATASET_INVALID', `${path}:${l.line}: ${l.invalid}`);
   let value: unknown;
   try {
     value = JSON.parse(l.text);

@@ -61,4 +61,16 @@ describe('JSONL records', () => {
     await expect(checkDataset(empty)).rejects.toThrow(/has no records/);
     await expect(checkDataset(join(dir, 'missing.jsonl'))).rejects.toThrow(/cannot read dataset .*ENOENT/);
   });
+
+  it('names a line that is not UTF-8 instead of reading it as U+FFFD', async () => {
+    const dir = tempDir();
+    const p = join(dir, 'latin1.jsonl');
+    const good = `${line('a')}\n`;
+    // "café" in Latin-1: 0xE9 is not a UTF-8 sequence on its own.
+    const before = '{"id": "b", "request": {"messages": [{"role": "user", "content": "caf';
+    const bad = Buffer.concat([Buffer.from(before), Buffer.from([0xe9]), Buffer.from('"}]}}\n')]);
+    writeFileSync(p, Buffer.concat([Buffer.from(good), bad]));
+    // Bytes are counted from 1 within the line: the bad one follows the prefix.
+    await expect(checkDataset(p)).rejects.toThrow(`${p}:2: invalid UTF-8 at byte ${before.length + 1}`);
+  });
 });
