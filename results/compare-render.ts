@@ -3,6 +3,7 @@
  * JSON or JUnit XML. Names, models, tag values and outputs come from the database or the API and are
  * untrusted: each is escaped for the format it lands in.
  */
+import { markdownFigure, markdownTable } from './text-style.js';
 import {
   type BinaryMetric,
   type Comparison,
@@ -335,18 +336,6 @@ function renderTable(r: Comparison): string {
 
 // --- markdown ----------------------------------------------------------------------------------
 
-/** Our own figures need only `$` escaped: GitHub would read "$0.01 … $0.02" as inline math. */
-function mdFigure(s: string): string {
-  return s.replace(/\$/g, '\\$');
-}
-
-function mdTable(header: string[], rows: string[][], text: Set<number>): string[] {
-  const align = header.map((_, i) => (text.has(i) ? '---' : '--:'));
-  const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
-  const esc = (row: string[]) => row.map((c, i) => (text.has(i) ? escapeMarkdown(c) : mdFigure(c)));
-  return [line(header.map(mdFigure)), line(align), ...rows.map((row) => line(esc(row)))];
-}
-
 function mdFlips(title: string, flips: Flip[], count: number, unit: 'call' | 'prompt'): string[] {
   if (count === 0) return [];
   const shown = flips.slice(0, FLIPS_SHOWN);
@@ -362,7 +351,7 @@ function mdFlips(title: string, flips: Flip[], count: number, unit: 'call' | 'pr
     '<details>',
     `<summary>${title}: ${count}${more}</summary>`,
     '',
-    ...mdTable(['record', 'tags', 'A output', 'B output'], rows, new Set([0, 1, 2, 3])),
+    ...markdownTable(['record', 'tags', 'A output', 'B output'], rows, new Set([0, 1, 2, 3]), markdownFigure),
     '',
     '</details>',
   ];
@@ -374,14 +363,14 @@ function renderMarkdown(r: Comparison): string {
   for (const w of top) out.push(`> **${escapeMarkdown(w)}**`, '');
   out.push(
     `holdout compare: ${escapeMarkdown(r.baseline.label)} → ${escapeMarkdown(r.candidate.label)} · ` +
-      mdFigure(settingsLine(r)),
+      markdownFigure(settingsLine(r)),
     '',
     `- ${escapeMarkdown(sideLine(r, 'baseline'))}`,
     `- ${escapeMarkdown(sideLine(r, 'candidate'))}`,
-    `- ${mdFigure(pairingLine(r))}`,
+    `- ${markdownFigure(pairingLine(r))}`,
     '',
   );
-  out.push(...mdTable(METRIC_HEADER, metricRows(r).map(metricCells), new Set([0])));
+  out.push(...markdownTable(METRIC_HEADER, metricRows(r).map(metricCells), new Set([0]), markdownFigure));
   for (const m of [r.metrics.cost, r.metrics.latency]) {
     if (m) out.push('', `- ${escapeMarkdown(ratioLine(m, r.baseline.label, r.candidate.label))}`);
   }
@@ -393,14 +382,15 @@ function renderMarkdown(r: Comparison): string {
       'Holm-adjusted p gates; flagged: Benjamini–Hochberg-adjusted p < α without a FAIL; slices under 30 are ' +
         'descriptive only.',
       '',
-      ...mdTable(
+      ...markdownTable(
         SLICE_HEADER,
         r.slices.slices.map((s) => sliceCells(s)),
         new Set([0]),
+        markdownFigure,
       ),
     );
   }
-  out.push('', mdFigure(powerLine(r)));
+  out.push('', markdownFigure(powerLine(r)));
   if (rest.length > 0) out.push('', '### Warnings', '', ...rest.map((w) => `- ${escapeMarkdown(w)}`));
   const f = r.flips;
   out.push(...mdFlips('Regressions (pass → fail)', f.regressions, f.counts.regressions, r.pairing.unit));

@@ -3,7 +3,8 @@
  * TrendReport as a table, Markdown, JSON or CSV. Every string that came from the database (names,
  * models, tags, error kinds, outputs) is untrusted and escaped for the format it lands in.
  */
-import { cell, escapeMarkdown, fixedWidth, terminalSafe } from './format.js';
+import { escapeMarkdown, terminalSafe } from './format.js';
+import { MARKDOWN, TABLE, type TextStyle } from './text-style.js';
 import { renderHtml } from './html.js';
 import type { Comparison, Figures, RunReport, TrendReport } from './report.js';
 import {
@@ -66,54 +67,6 @@ export function renderTrend(trend: TrendReport, format: TrendFormat): string {
       throw new RangeError(`unknown trend format '${format as string}': use table, md, json or csv`);
   }
 }
-
-/** How the terminal and Markdown differ: escaping, table syntax, headings. */
-interface TextStyle {
-  /** Untrusted text outside tables. */
-  text(s: string): string;
-  heading(level: 2 | 3, s: string): string[];
-  table(t: Table): string[];
-  list(items: string[]): string[];
-  warning(s: string): string[];
-}
-
-// --- table -------------------------------------------------------------------------------------
-
-const TABLE: TextStyle = {
-  text: terminalSafe,
-  heading: (_level, s) => [s],
-  table: (t) =>
-    fixedWidth(
-      t.header.map(terminalSafe),
-      t.rows.map((row) => row.map(cell)),
-      t.text,
-    ),
-  list: (items) => items.map((i) => `  - ${terminalSafe(i)}`),
-  warning: (s) => [terminalSafe(s)],
-};
-
-// --- markdown ----------------------------------------------------------------------------------
-
-/** Our own figures need only `$` escaped: GitHub would read "$0.01 … $0.02" as inline math. */
-function markdownFigure(s: string): string {
-  return s.replace(/\$/g, '\\$');
-}
-
-function markdownTable(header: string[], rows: string[][], text: Set<number>): string[] {
-  const align = header.map((_, i) => (text.has(i) ? '---' : '--:'));
-  const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
-  const escapeRow = (row: string[]) =>
-    row.map((c, i) => (text.has(i) ? escapeMarkdown(c) : markdownFigure(c)));
-  return [line(header.map(escapeMarkdown)), line(align), ...rows.map((r) => line(escapeRow(r)))];
-}
-
-const MARKDOWN: TextStyle = {
-  text: escapeMarkdown,
-  heading: (level, s) => [`${'#'.repeat(level)} ${s}`],
-  table: (t) => markdownTable(t.header, t.rows, t.text),
-  list: (items) => items.map((i) => `- ${escapeMarkdown(i)}`),
-  warning: (s) => [`> **${escapeMarkdown(s)}**`],
-};
 
 function renderText(r: RunReport, st: TextStyle): string {
   const out: string[] = [];
