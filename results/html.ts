@@ -6,6 +6,7 @@
  * are only ever written by `attrs`, which escapes every value.
  */
 import { escapeHtml as esc, formatInterval, formatMs, formatPercent, formatUsd, truncate } from './format.js';
+import { type Attrs, attrs, el, list, paragraph, svgText as text, table } from './markup.js';
 import type { Comparison, RunReport } from './report.js';
 import {
   autoScale,
@@ -40,7 +41,6 @@ import {
   scorerTable,
   sliceLabel,
   sliceTable,
-  type Table,
 } from './tables.js';
 
 export const CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:";
@@ -96,27 +96,6 @@ ${HEAT_STYLE}
 
 // --- markup ------------------------------------------------------------------------------------
 
-type Attrs = Record<string, string | number | undefined>;
-
-/** ` name="value"` for each defined attribute: numbers as coordinates, every value escaped. */
-function attrs(a: Attrs): string {
-  let out = '';
-  for (const [name, v] of Object.entries(a)) {
-    if (v === undefined) continue;
-    out += ` ${name}="${esc(typeof v === 'number' ? px(v) : v)}"`;
-  }
-  return out;
-}
-
-/** An element; `content` is markup that is already safe (built here, or escaped text). */
-function el(tag: string, a: Attrs, content?: string): string {
-  return content === undefined ? `<${tag}${attrs(a)}/>` : `<${tag}${attrs(a)}>${content}</${tag}>`;
-}
-
-function text(x: number, y: number, s: string, a: Attrs = {}): string {
-  return el('text', { x, y, ...a }, esc(s));
-}
-
 function line(x1: number, y1: number, x2: number, y2: number, a: Attrs): string {
   return el('line', { x1, y1, x2, y2, ...a });
 }
@@ -129,22 +108,6 @@ function polygon(points: [number, number][], a: Attrs): string {
 
 function section(id: string, heading: string, body: string): string {
   return `<section id="${id}">\n<h2>${esc(heading)}</h2>\n${body}\n</section>`;
-}
-
-function paragraph(s: string, cls: string): string {
-  return el('p', { class: cls }, esc(s));
-}
-
-function list(items: string[]): string {
-  return `<ul>\n${items.map((i) => `<li>${esc(i)}</li>`).join('\n')}\n</ul>`;
-}
-
-function table(t: Table, a: Attrs = {}): string {
-  const cls = (i: number) => (t.text.has(i) ? {} : { class: 'num' });
-  const head = t.header.map((h, i) => el('th', cls(i), esc(h))).join('');
-  const rows = t.rows.map((row) => `<tr>${row.map((c, i) => el('td', cls(i), esc(c))).join('')}</tr>`);
-  const body = `\n<thead><tr>${head}</tr></thead>\n<tbody>\n${rows.join('\n')}\n</tbody>\n`;
-  return el('div', { class: 'scroll' }, el('table', a, body));
 }
 
 // --- document ----------------------------------------------------------------------------------

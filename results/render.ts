@@ -3,7 +3,6 @@
  * TrendReport as a table, Markdown, JSON or CSV. Every string that came from the database (names,
  * models, tags, error kinds, outputs) is untrusted and escaped for the format it lands in.
  */
-import { escapeMarkdown, terminalSafe } from './format.js';
 import { MARKDOWN, TABLE, type TextStyle } from './text-style.js';
 import { renderHtml } from './html.js';
 import type { Comparison, Figures, RunReport, TrendReport } from './report.js';

@@ -6,6 +6,7 @@
  */
 import { escapeHtml as esc, formatPercent, formatUsd, truncate } from './format.js';
 import { CSP } from './html.js';
+import { attrs, el, list, paragraph, svgText, table } from './markup.js';
 import type { RouteResult } from './route.js';
 import {
   armsTable,
@@ -31,43 +32,8 @@ import {
   textWidth,
   tickLabel,
 } from './svg.js';
-import type { Table } from './tables.js';
 
-type Attrs = Record<string, string | number | undefined>;
-
-function attrs(a: Attrs): string {
-  let out = '';
-  for (const [name, v] of Object.entries(a)) {
-    if (v === undefined) continue;
-    out += ` ${name}="${esc(typeof v === 'number' ? px(v) : v)}"`;
-  }
-  return out;
-}
-
-function el(tag: string, a: Attrs, content?: string): string {
-  return content === undefined ? `<${tag}${attrs(a)}/>` : `<${tag}${attrs(a)}>${content}</${tag}>`;
-}
-
-function svgText(x: number, y: number, s: string, a: Attrs = {}): string {
-  return el('text', { x, y, ...a }, esc(s));
-}
-
-function table(t: Table): string {
-  const cls = (i: number) => (t.text.has(i) ? {} : { class: 'num' });
-  const head = t.header.map((h, i) => el('th', cls(i), esc(h))).join('');
-  const rows = t.rows.map((row) => `<tr>${row.map((c, i) => el('td', cls(i), esc(c))).join('')}</tr>`);
-  return el(
-    'div',
-    { class: 'scroll' },
-    el('table', {}, `<thead><tr>${head}</tr></thead><tbody>${rows.join('\n')}</tbody>`),
-  );
-}
-
-function list(items: string[]): string {
-  return `<ul>${items.map((i) => `<li>${esc(i)}</li>`).join('')}</ul>`;
-}
-
-const p = (s: string, cls: string) => el('p', { class: cls }, esc(s));
+const p = paragraph;
 
 /** The routing section: warnings, the chart, the tables. Drop it into any page that allows inline SVG. */
 export function renderRouteHtml(r: RouteResult): string {
