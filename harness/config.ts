@@ -10,11 +10,11 @@ import { Price, type PriceRule, resolvePrice } from './pricing.js';
 /** The value of `base_url` that asks for holdout's in-process simulator instead of a real endpoint. */
 export const SIMULATOR = 'simulator';
 
-const Candidate = z.strictObject({
-  id: z.string().regex(/^[A-Za-z0-9._:-]+$/, 'use letters, digits and . _ : - only'),
+/** Where and how to call a model: what candidates, judges and routers have in common. */
+export const EndpointConfig = z.strictObject({
   model: z.string().min(1),
   api: z.enum(['chat', 'responses']).default('chat'),
-  /** Any OpenAI-compatible endpoint; `simulator` for the local one; default: OPENAI_BASE_URL or the SDK's. */
+  /** Any OpenAI-compatible endpoint; `simulator` for the in-process simulator; default: OPENAI_BASE_URL or the SDK's. */
   base_url: z.string().min(1).optional(),
   /** The name of the environment variable holding the key: the key itself never enters a config or a row. */
   api_key_env: z
@@ -25,6 +25,10 @@ const Candidate = z.strictObject({
   params: z.record(z.string(), z.unknown()).default({}),
   /** USD per 1M tokens; default: the bundled, dated price table. */
   price: Price.optional(),
+});
+
+const Candidate = EndpointConfig.safeExtend({
+  id: z.string().regex(/^[A-Za-z0-9._:-]+$/, 'use letters, digits and . _ : - only'),
   concurrency: z.number().int().min(1).max(1024).optional(),
   /**
    * The production response logged with each record is this candidate's answer: no call is made.

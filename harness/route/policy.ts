@@ -8,7 +8,7 @@ import { dirname, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { HarnessError } from '../errors.js';
-import { Price } from '../pricing.js';
+import { EndpointConfig } from '../config.js';
 
 const count = z.number().int().nonnegative();
 
@@ -78,21 +78,8 @@ export const Condition: z.ZodType<Condition> = z.lazy(() =>
 
 const Rule = z.strictObject({ when: Condition, route: z.string().min(1) });
 
-/** The router's own endpoint: like a run config's candidate. */
-const RouterEndpoint = z.strictObject({
-  model: z.string().min(1),
-  api: z.enum(['chat', 'responses']).default('chat'),
-  /** Any OpenAI-compatible endpoint; `simulator` for holdout's local one. */
-  base_url: z.string().min(1).optional(),
-  api_key_env: z
-    .string()
-    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name, e.g. OPENAI_API_KEY')
-    .default('OPENAI_API_KEY'),
-  /** Merged into every router request; null removes a key. */
-  params: z.record(z.string(), z.unknown()).default({}),
-  /** USD per 1M tokens; default: the bundled price table. */
-  price: Price.optional(),
-});
+/** The router's own endpoint: the fields of a run config's candidate that say where and how to call. */
+const RouterEndpoint = EndpointConfig;
 
 const Sweep = z
   .strictObject({ from: z.number().min(0).max(1), to: z.number().min(0).max(1), step: z.number().positive() })
