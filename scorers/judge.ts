@@ -174,6 +174,52 @@ function requireCall(input: ScoreInput): JudgedCall {
   return input.call;
 }
 
+/**
+ * One judge question: the tagged sections (TASK, REFERENCE when used, …, then `last`), a reply
+ * schema whose fields are `fields` plus a rationale, and the call key. Returns the parsed reply.
+ */
+async function askJudge<T>(
+  service: JudgeService,
+  args: { judge: string; prompt: string; use_reference: boolean },
+  input: ScoreInput,
+  ask: {
+    aux: string;
+    schema: string;
+    fields: Record<string, unknown>;
+    reply: z.ZodType<T>;
+    /** Sections before the task (rubric, instructions…) and after the reference (the answers). */
+    before: [string, string][];
+    after: [string, string][];
+  },
+): Promise<T> {
+  const call = requireCall(input);
+  const ref = args.use_reference ? referenceText(input.record) : undefined;
+  const parts: [string, string][] = [
+    ...ask.before,
+    ['TASK', taskText(input.record)],
+    ...(ref === undefined ? [] : ([['REFERENCE', ref]] as [string, string][])),
+    ...ask.after,
+  ];
+  const text = await service.ask(
+    args.judge,
+    {
+      system: args.prompt,
+      user: parts.map(([name, body]) => section(name, body)).join('\n\n'),
+      schema: {
+        name: ask.schema,
+        schema: {
+          type: 'object',
+          properties: { ...ask.fields, rationale: { type: 'string' } },
+          required: [...Object.keys(ask.fields), 'rationale'],
+          additionalProperties: false,
+        },
+      },
+    },
+    { recordId: input.record.id, candidate: call.candidate, repeat: call.repeat, aux: ask.aux },
+  );
+  return parseReply(text, ask.reply);
+}
+
 const RubricReply = z.object({ score: z.number().min(0).max(1), rationale: z.string().default('') });
 
 export const judge_rubric: ScorerFactory<JudgeRubricArgs> = {
@@ -186,35 +232,14 @@ export const judge_rubric: ScorerFactory<JudgeRubricArgs> = {
       name,
       deferred: true,
       async score(input): Promise<Score> {
-        const call = requireCall(input);
-        const ref = args.use_reference ? referenceText(input.record) : undefined;
-        const user = [
-          section('RUBRIC', args.rubric),
-          section('TASK', taskText(input.record)),
-          ...(ref === undefined ? [] : [section('REFERENCE', ref)]),
-          section('ANSWER', answerText(input)),
-        ].join('\n\n');
-        const reply = await service.ask(
-          args.judge,
-          {
-            system: args.prompt,
-            user,
-            schema: {
-              name: 'holdout_rubric',
-              schema: {
-                type: 'object',
-                properties: {
-                  score: { type: 'number', minimum: 0, maximum: 1 },
-                  rationale: { type: 'string' },
-                },
-                required: ['score', 'rationale'],
-                additionalProperties: false,
-              },
-            },
-          },
-          { recordId: input.record.id, candidate: call.candidate, repeat: call.repeat, aux: name },
-        );
-        const r = parseReply(reply, RubricReply);
+        const r = await askJudge(service, args, input, {
+          aux: name,
+          schema: 'holdout_rubric',
+          fields: { score: { type: 'number', minimum: 0, maximum: 1 } },
+          reply: RubricReply,
+          before: [['RUBRIC', args.rubric]],
+          after: [['ANSWER', answerText(input)]],
+        });
         return { value: r.score, passed: null, detail: clip(r.rationale, 300) };
       },
     };
@@ -235,33 +260,17 @@ export const judge_label: ScorerFactory<JudgeLabelArgs> = {
       name,
       deferred: true,
       async score(input): Promise<Score> {
-        const call = requireCall(input);
-        const ref = args.use_reference ? referenceText(input.record) : undefined;
-        const user = [
-          section('INSTRUCTIONS', args.instructions),
-          section('LABELS', args.labels.join('\n')),
-          section('TASK', taskText(input.record)),
-          ...(ref === undefined ? [] : [section('REFERENCE', ref)]),
-          section('ANSWER', answerText(input)),
-        ].join('\n\n');
-        const reply = await service.ask(
-          args.judge,
-          {
-            system: args.prompt,
-            user,
-            schema: {
-              name: 'holdout_label',
-              schema: {
-                type: 'object',
-                properties: { label: { type: 'string', enum: args.labels }, rationale: { type: 'string' } },
-                required: ['label', 'rationale'],
-                additionalProperties: false,
-              },
-            },
-          },
-          { recordId: input.record.id, candidate: call.candidate, repeat: call.repeat, aux: name },
-        );
-        const r = parseReply(reply, Reply);
+        const r = await askJudge(service, args, input, {
+          aux: name,
+          schema: 'holdout_label',
+          fields: { label: { type: 'string', enum: args.labels } },
+          reply: Reply,
+          before: [
+            ['INSTRUCTIONS', args.instructions],
+            ['LABELS', args.labels.join('\n')],
+          ],
+          after: [['ANSWER', answerText(input)]],
+        });
         const value = args.pass.includes(r.label) ? 1 : 0;
         return { value, passed: null, detail: clip(`label: ${r.label}; ${r.rationale}`, 300) };
       },
@@ -299,42 +308,20 @@ export const judge_pairwise: ScorerFactory<JudgePairwiseArgs> = {
         if (call.candidate === args.baseline) return UNSCORED('the baseline is not compared with itself');
         const base = service.outputOf(args.baseline, input.record.id, call.repeat);
         if (base === undefined) return UNSCORED(`no output from baseline ${args.baseline} on this record`);
-        const ref = args.use_reference ? referenceText(input.record) : undefined;
-        const ask = async (first: string, second: string, order: 'cb' | 'bc'): Promise<'A' | 'B' | 'tie'> => {
-          const user = [
-            section('CRITERIA', args.criteria),
-            section('TASK', taskText(input.record)),
-            ...(ref === undefined ? [] : [section('REFERENCE', ref)]),
-            section('ANSWER A', first),
-            section('ANSWER B', second),
-          ].join('\n\n');
-          const reply = await service.ask(
-            args.judge,
-            {
-              system: args.prompt,
-              user,
-              schema: {
-                name: 'holdout_pairwise',
-                schema: {
-                  type: 'object',
-                  properties: {
-                    winner: { type: 'string', enum: ['A', 'B', 'tie'] },
-                    rationale: { type: 'string' },
-                  },
-                  required: ['winner', 'rationale'],
-                  additionalProperties: false,
-                },
-              },
-            },
-            {
-              recordId: input.record.id,
-              candidate: call.candidate,
-              repeat: call.repeat,
+        const ask = async (first: string, second: string, order: 'cb' | 'bc') =>
+          (
+            await askJudge(service, args, input, {
               aux: `${name}:${order}`,
-            },
-          );
-          return parseReply(reply, PairwiseReply).winner;
-        };
+              schema: 'holdout_pairwise',
+              fields: { winner: { type: 'string', enum: ['A', 'B', 'tie'] } },
+              reply: PairwiseReply,
+              before: [['CRITERIA', args.criteria]],
+              after: [
+                ['ANSWER A', first],
+                ['ANSWER B', second],
+              ],
+            })
+          ).winner;
         const own = answerText(input);
         const [cb, bc] = await Promise.all([ask(own, base, 'cb'), ask(base, own, 'bc')]);
         const first: Side = cb === 'A' ? 'candidate' : cb === 'B' ? 'baseline' : 'tie';
