@@ -104,15 +104,18 @@ export interface ResolvedConfig extends Omit<RunConfig, 'candidates' | 'judges' 
   baseDir: string;
 }
 
-/** Reads, parses and validates a YAML (or JSON) run config; every problem is reported at once. */
-export function loadConfig(path: string): ResolvedConfig {
+/**
+ * Reads a YAML (or JSON) file: a missing file is CONFIG_NOT_FOUND, a syntax error CONFIG_INVALID
+ * listing every problem. `what` names the file in messages ("config", "policy").
+ */
+export function readYamlFile(path: string, what: string): unknown {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
     throw new HarnessError(
       'CONFIG_NOT_FOUND',
-      `cannot read config ${path}: ${(err as NodeJS.ErrnoException).code}`,
+      `cannot read ${what} ${path}: ${(err as NodeJS.ErrnoException).code}`,
       {
         cause: err,
       },
@@ -123,7 +126,12 @@ export function loadConfig(path: string): ResolvedConfig {
     const lines = doc.errors.map((e) => `  - ${e.message.split('\n')[0]}`);
     throw new HarnessError('CONFIG_INVALID', `${path} is not valid YAML:\n${lines.join('\n')}`);
   }
-  return resolveConfig(doc.toJS(), path);
+  return doc.toJS();
+}
+
+/** Reads, parses and validates a YAML (or JSON) run config; every problem is reported at once. */
+export function loadConfig(path: string): ResolvedConfig {
+  return resolveConfig(readYamlFile(path, 'config'), path);
 }
 
 export function resolveConfig(raw: unknown, path: string): ResolvedConfig {

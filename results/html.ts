@@ -6,7 +6,7 @@
  * are only ever written by `attrs`, which escapes every value.
  */
 import { escapeHtml as esc, formatInterval, formatMs, formatPercent, formatUsd, truncate } from './format.js';
-import { type Attrs, attrs, el, list, paragraph, svgText as text, table } from './markup.js';
+import { type Attrs, attrs, el, htmlPage, list, paragraph, svgText as text, table } from './markup.js';
 import type { Comparison, RunReport } from './report.js';
 import {
   autoScale,
@@ -42,8 +42,6 @@ import {
   sliceLabel,
   sliceTable,
 } from './tables.js';
-
-export const CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:";
 
 const FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif';
 const MONO = 'ui-monospace, SFMono-Regular, Menlo, Consolas, monospace';
@@ -150,23 +148,7 @@ export function renderHtml(r: RunReport, extra: readonly string[] = []): string 
   const errors = errorLines(r);
   if (errors.length > 0) parts.push(section('errors', 'Errors by kind', list(errors)));
   if (r.notes.length > 0) parts.push(section('notes', 'Notes', list(r.notes)));
-  return [
-    '<!doctype html>',
-    '<html lang="en">',
-    '<head>',
-    '<meta charset="utf-8">',
-    `<meta http-equiv="Content-Security-Policy" content="${CSP}">`,
-    '<meta name="viewport" content="width=device-width, initial-scale=1">',
-    '<meta name="referrer" content="no-referrer">',
-    `<title>${esc(title)}</title>`,
-    `<style>${STYLE}</style>`,
-    '</head>',
-    '<body>',
-    ...parts,
-    '</body>',
-    '</html>',
-    '',
-  ].join('\n');
+  return htmlPage(title, STYLE, parts);
 }
 
 function header(r: RunReport): string {

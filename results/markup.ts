@@ -6,6 +6,9 @@ import { escapeHtml as esc } from './format.js';
 import { px } from './svg.js';
 import type { Table } from './tables.js';
 
+/** No script, no external resource: inline styles and data: images only. */
+export const CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:";
+
 export type Attrs = Record<string, string | number | undefined>;
 
 /** ` name="value"` for each defined attribute: numbers as coordinates, every value escaped. */
@@ -43,4 +46,28 @@ export function table(t: Table, a: Attrs = {}): string {
   const rows = t.rows.map((row) => `<tr>${row.map((c, i) => el('td', cls(i), esc(c))).join('')}</tr>`);
   const body = `\n<thead><tr>${head}</tr></thead>\n<tbody>\n${rows.join('\n')}\n</tbody>\n`;
   return el('div', { class: 'scroll' }, el('table', a, body));
+}
+
+/**
+ * A whole self-contained page: the Content-Security-Policy allows no script and no external
+ * resource, only inline styles and data: images; `body` is markup that is already safe.
+ */
+export function htmlPage(title: string, style: string, body: string[]): string {
+  return [
+    '<!doctype html>',
+    '<html lang="en">',
+    '<head>',
+    '<meta charset="utf-8">',
+    `<meta http-equiv="Content-Security-Policy" content="${CSP}">`,
+    '<meta name="viewport" content="width=device-width, initial-scale=1">',
+    '<meta name="referrer" content="no-referrer">',
+    `<title>${esc(title)}</title>`,
+    `<style>${style}</style>`,
+    '</head>',
+    '<body>',
+    ...body,
+    '</body>',
+    '</html>',
+    '',
+  ].join('\n');
 }

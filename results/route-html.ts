@@ -5,8 +5,7 @@
  * only written by `attrs`, which escapes every value.
  */
 import { escapeHtml as esc, formatPercent, formatUsd, truncate } from './format.js';
-import { CSP } from './html.js';
-import { attrs, el, list, paragraph, svgText, table } from './markup.js';
+import { attrs, el, htmlPage, list, paragraph, svgText, table } from './markup.js';
 import type { RouteResult } from './route.js';
 import {
   armsTable,
@@ -82,23 +81,7 @@ const STYLE = `
 /** A whole HTML page holding the routing section. */
 export function renderRoutePage(r: RouteResult): string {
   const t = `${r.simulated ? '[SIMULATED] ' : ''}${title(r)}`;
-  return [
-    '<!doctype html>',
-    '<html lang="en">',
-    '<head>',
-    '<meta charset="utf-8">',
-    `<meta http-equiv="Content-Security-Policy" content="${CSP}">`,
-    '<meta name="viewport" content="width=device-width, initial-scale=1">',
-    '<meta name="referrer" content="no-referrer">',
-    `<title>${esc(t)}</title>`,
-    `<style>${STYLE}</style>`,
-    '</head>',
-    '<body>',
-    renderRouteHtml(r),
-    '</body>',
-    '</html>',
-    '',
-  ].join('\n');
+  return htmlPage(t, STYLE, [renderRouteHtml(r)]);
 }
 
 interface Pt {

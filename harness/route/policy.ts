@@ -3,12 +3,10 @@
  * optional classifier router; then the default. Every candidate a policy names must be a candidate
  * of the run it is evaluated on (checked against the run, with the run's candidates listed).
  */
-import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { HarnessError } from '../errors.js';
-import { EndpointConfig } from '../config.js';
+import { EndpointConfig, readYamlFile } from '../config.js';
 
 const count = z.number().int().nonnegative();
 
@@ -193,22 +191,7 @@ export interface LoadedPolicy {
 
 /** Reads, parses and validates a policy file; every problem is reported at once. */
 export function loadPolicy(path: string): LoadedPolicy {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new HarnessError(
-      'CONFIG_NOT_FOUND',
-      `cannot read policy ${path}: ${(err as NodeJS.ErrnoException).code}`,
-      { cause: err },
-    );
-  }
-  const doc = parseDocument(text, { prettyErrors: true });
-  if (doc.errors.length > 0) {
-    const lines = doc.errors.map((e) => `  - ${e.message.split('\n')[0]}`);
-    throw new HarnessError('CONFIG_INVALID', `${path} is not valid YAML:\n${lines.join('\n')}`);
-  }
-  return { policy: parsePolicy(doc.toJS(), path), path, baseDir: dirname(resolve(path)) };
+  return { policy: parsePolicy(readYamlFile(path, 'policy'), path), path, baseDir: dirname(resolve(path)) };
 }
 
 export function parsePolicy(raw: unknown, path: string): Policy {
