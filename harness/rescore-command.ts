@@ -122,7 +122,11 @@ export async function rescoreCommand(
     const scorers = await buildScorers(selected, { baseDir, judges: service });
     for (const name of recomputed) {
       const gone = store.forgetScorer(run.id, name);
-      io.stderr.write(`${name}: discarded ${gone.scores} scores and ${gone.judgeCalls} judge calls\n`);
+      io.stderr.write(
+        gone.scores + gone.judgeCalls > 0
+          ? `${name}: discarded ${gone.scores} scores and ${gone.judgeCalls} judge calls, to recompute from scratch\n`
+          : `${name}: new scorer\n`,
+      );
     }
     store.setRunScorers(run.id, JSON.stringify(specs));
     if (opts.configPath) {

@@ -1,3 +1,4 @@
+import { getMaxListeners, setMaxListeners } from 'node:events';
 import pLimit from 'p-limit';
 import type { HoldoutRecord } from '../datasets/record.js';
 import type { Store } from '../results/store.js';
@@ -57,6 +58,8 @@ export async function scoreStoredCalls(opts: ScorePassOptions): Promise<ScorePas
   const state = { total: work.length, done: 0, errors: 0, costUsd: 0, doneNow: 0 };
   progress?.start(state);
   const limit = pLimit(opts.concurrency);
+  // Every judge call in flight listens on the run's signal (a pairwise scoring makes two at once).
+  if (signal) setMaxListeners(Math.max(getMaxListeners(signal), 2 * opts.concurrency + 16), signal);
   const records = new Map<string, HoldoutRecord>();
   const recordOf = (id: string): HoldoutRecord => {
     let r = records.get(id);

@@ -261,7 +261,7 @@ describe('model-graded scorers through the runner', () => {
     expect(first.code, first.stderr).toBe(0);
     // fmt changed (case now folded), rubric is new: both computed; no candidate called again.
     expect(first.stderr).toMatch(/fmt: discarded 10 scores and 0 judge calls/);
-    expect(first.stderr).toMatch(/rubric: discarded 0 scores and 0 judge calls/);
+    expect(first.stderr).toMatch(/rubric: new scorer/);
     expect(first.stderr).toMatch(/20 of 20 missing scores computed \(0 scorer errors\)/);
     expect(candidateCalls()).toBe(c0);
     expect(judgeCalls() - j0).toBe(10);
