@@ -80,6 +80,11 @@ export const RunConfig = z.strictObject({
   repeats: z.number().int().min(1).max(100).default(1),
   timeout_ms: z.number().int().min(1).default(120_000),
   max_retries: z.number().int().min(0).max(20).default(4),
+  /**
+   * Stop issuing calls once the run's recorded spend (candidate and judge calls, earlier sessions
+   * included) reaches this many USD; calls in flight finish and are kept. Default: no cap.
+   */
+  budget_usd: z.number().positive().optional(),
   stream: z.boolean().default(true),
   simulator: z
     .strictObject({

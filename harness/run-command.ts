@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { ImportInterrupted, importToFile } from '../datasets/import/index.js';
 import { checkDataset, readRecords } from '../datasets/jsonl.js';
+import { fixedWidth } from '../results/format.js';
 import { readSampleManifest } from '../datasets/manifest.js';
 import type { NewRecord, RunRow, Store } from '../results/store.js';
 import { buildScorers } from '../scorers/index.js';
@@ -12,6 +13,7 @@ import { judgeService } from './judge-service.js';
 import type { Provider } from './provider.js';
 import { scoreStoredCalls } from './score-pass.js';
 import { HarnessError } from './errors.js';
+import { ASSUMED_OUTPUT_TOKENS, estimateRun, JUDGE_OUTPUT_TOKENS, type RunEstimate } from './estimate.js';
 import { progressReporter } from './progress.js';
 import { type CandidatePlan, type RunSummary, runEval } from './runner.js';
 import type { SimServer } from './sim/index.js';
@@ -24,6 +26,8 @@ export interface RunCommandOptions {
   retryErrors?: boolean;
   /** Overrides the config's total concurrency. */
   concurrency?: number;
+  /** Overrides the config's `budget_usd`. */
+  budgetUsd?: number;
 }
 
 export interface RunIo {
@@ -111,6 +115,12 @@ export async function runCommand(store: Store, opts: RunCommandOptions, io: RunI
           })
         : undefined;
     const scorers = await buildScorers(config.scorers, { baseDir: config.baseDir, judges });
+    const budget = opts.budgetUsd ?? config.budget_usd;
+    // Judge and router calls of earlier sessions count against the budget too.
+    const spentApart = store.db
+      .prepare(`SELECT coalesce(sum(cost_usd), 0) FROM calls WHERE run_id = ? AND role != 'candidate'`)
+      .pluck()
+      .get(run.id) as number;
     const progress = progressReporter({ stream: io.stderr, clock: io.clock });
     const summary = await runEval(
       {
@@ -122,6 +132,7 @@ export async function runCommand(store: Store, opts: RunCommandOptions, io: RunI
         timeoutMs: config.timeout_ms,
         stream: config.stream,
         retryErrors: opts.retryErrors ?? false,
+        ...(budget !== undefined ? { budgetUsd: budget - spentApart } : {}),
       },
       { store, scorers, clock: io.clock, reporter: progress, signal: io.signal },
     );
@@ -138,12 +149,15 @@ export async function runCommand(store: Store, opts: RunCommandOptions, io: RunI
         signal: io.signal,
         spent: () => judgeSpent,
         halted: () => judges?.halted,
+        stopBefore: () =>
+          budget !== undefined && summary.costUsd + spentApart + judgeSpent >= budget ? 'budget' : undefined,
       });
       summary.scoring = pass;
       if (pass.halted) {
         summary.complete = false;
         summary.aborted ||= pass.halted === 'interrupted';
-        if (pass.halted !== 'interrupted')
+        if (pass.halted === 'budget') summary.budgetReached = true;
+        else if (pass.halted !== 'interrupted')
           io.stderr.write(`warning: scoring stopped: ${pass.halted}; rerun to resume\n`);
       }
     }
@@ -261,4 +275,79 @@ async function openRun(
     `run ${runId} (suite ${config.suite}): ${dataset.count} records × ${config.candidates.length} candidates × ${config.repeats} repeats\n`,
   );
   return { run: store.getRun(runId)!, config };
+}
+
+/**
+ * `holdout run --dry-run`: what the run would cost, from a real tokenizer and the price table, with
+ * no call made and nothing stored (harness/estimate.ts says how output tokens are guessed).
+ */
+export async function dryRunCommand(
+  configPath: string,
+): Promise<{ estimate: RunEstimate; config: ResolvedConfig }> {
+  const config = loadConfig(configPath);
+  if (config.import && !existsSync(config.dataset)) {
+    throw new HarnessError(
+      'DATASET_NOT_FOUND',
+      `${config.dataset} does not exist yet: it is imported on the first run`,
+      {
+        hint: `import it first: holdout import ${config.import.format} … -o ${config.dataset}`,
+      },
+    );
+  }
+  await checkDataset(config.dataset);
+  async function* records() {
+    for await (const { record } of readRecords(config.dataset)) yield record;
+  }
+  const estimate = await estimateRun(
+    {
+      candidates: config.candidates,
+      judges: config.judges ?? [],
+      scorers: config.scorers,
+      repeats: config.repeats,
+      stream: config.stream,
+    },
+    records(),
+  );
+  return { estimate, config };
+}
+
+/** The estimate as a table: a row per candidate and judge, then the total. */
+export function renderEstimate(e: RunEstimate, budgetUsd: number | undefined): string {
+  const usd = (x: number) => `$${x < 1 ? x.toPrecision(3) : x.toFixed(2)}`;
+  const basis = (b: RunEstimate['endpoints'][number]['basis']) =>
+    (['logged', 'reference', 'cap', 'assumed'] as const)
+      .filter((k) => b[k] > 0)
+      .map((k) => `${k} ${b[k]}`)
+      .join(', ');
+  const rows = e.endpoints.map((x) => [
+    x.id,
+    x.role,
+    x.model,
+    String(x.calls),
+    String(x.inputTokens),
+    String(x.outputTokens),
+    x.replay ? `(${usd(x.costUsd)} logged, not spent)` : usd(x.costUsd),
+    x.replay ? 'no calls: the logged responses' : basis(x.basis),
+  ]);
+  const table = fixedWidth(
+    [
+      'endpoint',
+      'role',
+      'model',
+      'calls',
+      'input tokens',
+      'output tokens',
+      'est. cost',
+      'output tokens from',
+    ],
+    rows,
+    new Set([0, 1, 2, 6, 7]),
+  );
+  const lines = [
+    `dry run: ${e.records} records × ${e.repeats} repeat${e.repeats === 1 ? '' : 's'}; no call made, nothing stored`,
+    ...table,
+    `estimated new spend: ${usd(e.totalUsd)}${budgetUsd !== undefined ? ` (budget ${usd(budgetUsd)}${e.totalUsd > budgetUsd ? ': the run would stop at the budget' : ''})` : ''}`,
+    `Input tokens are counted with the model family's tokenizer, no prompt caching assumed. Output tokens per call come from the logged response, else the reference, else the request's output limit (an upper bound), else ${ASSUMED_OUTPUT_TOKENS} assumed; a judge's reply is taken as ${JUDGE_OUTPUT_TOKENS}. Hidden reasoning tokens are not estimated: reasoning models can cost more.`,
+  ];
+  return `${lines.join('\n')}\n`;
 }

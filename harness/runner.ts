@@ -36,6 +36,8 @@ export interface RunPlan {
   stream: boolean;
   /** Re-attempt work items whose stored row is an error (the new row replaces it). */
   retryErrors: boolean;
+  /** No new call once the run's recorded spend (`RunProgress.costUsd` plus `spentElsewhere`) reaches it. */
+  budgetUsd?: number;
 }
 
 export interface RunProgress {
@@ -59,6 +61,8 @@ export interface RunSummary extends RunProgress {
   stopped: Record<string, string>;
   /** Every work item has a row (and, after the scoring pass, every deferred score is known). */
   complete: boolean;
+  /** The budget stopped the run before every call was made. */
+  budgetReached?: boolean;
   /** The pass of model-graded scorers over the stored outputs, when the run has any. */
   scoring?: ScorePassSummary;
 }
@@ -94,6 +98,7 @@ export async function runEval(plan: RunPlan, deps: RunDeps): Promise<RunSummary>
   const reporter = deps.reporter ?? {};
   const stopped: Record<string, string> = {};
   const warnedDropped = new Set<string>();
+  let budgetReached = false;
   const total = store.recordCount(plan.runId) * plan.repeats * plan.candidates.length;
   const existing = store.runTotals(plan.runId);
   const progress: RunProgress = {
@@ -115,7 +120,8 @@ export async function runEval(plan: RunPlan, deps: RunDeps): Promise<RunSummary>
   await dispatch(lanes, plan.concurrency, (item, i) => execute(plan.candidates[i]!, item), signal);
 
   const aborted = signal?.aborted ?? false;
-  return { ...progress, aborted, stopped, complete: !aborted && progress.done >= total };
+  const complete = !aborted && progress.done >= total;
+  return { ...progress, aborted, stopped, complete, budgetReached: budgetReached && !complete };
 
   function lane(c: CandidatePlan): Lane<WorkItem> {
     let afterSeq = -1;
@@ -127,6 +133,10 @@ export async function runEval(plan: RunPlan, deps: RunDeps): Promise<RunSummary>
       next() {
         for (;;) {
           if (stopped[c.id] !== undefined) return undefined;
+          if (plan.budgetUsd !== undefined && progress.costUsd >= plan.budgetUsd) {
+            budgetReached = true;
+            return undefined;
+          }
           if (index >= page.length) {
             page = store.recordPage(plan.runId, afterSeq, PAGE);
             index = 0;

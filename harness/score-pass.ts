@@ -19,6 +19,8 @@ export interface ScorePassOptions {
   spent?: () => number;
   /** Why scoring must stop (a judge that cannot be called at all), if it must. */
   halted?: () => string | undefined;
+  /** Why no further scoring may start (the budget is spent), if so; scores already made are kept. */
+  stopBefore?: () => string | undefined;
 }
 
 export interface ScorePassSummary {
@@ -75,6 +77,11 @@ export async function scoreStoredCalls(opts: ScorePassOptions): Promise<ScorePas
     work.map((w) =>
       limit(async () => {
         if (summary.halted || signal?.aborted) return;
+        const stop = opts.stopBefore?.();
+        if (stop) {
+          summary.halted ??= stop;
+          return;
+        }
         const record = recordOf(w.recordId);
         const output = {
           text: w.output ?? '',

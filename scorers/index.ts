@@ -169,7 +169,8 @@ export function bindScorer(scorer: Scorer, spec: ScorerSpec): BoundScorer {
   };
 }
 
-function tagFilter(match: ScorerSpec['match']): (record: HoldoutRecord) => boolean {
+/** The records a scorer entry's `match:` selects: every listed tag equal to (one of) its values. */
+export function tagFilter(match: ScorerSpec['match']): (record: Pick<HoldoutRecord, 'tags'>) => boolean {
   if (match === undefined) return () => true;
   const rules = Object.entries(match).map(
     ([tag, want]) => [tag, typeof want === 'string' ? [want] : want] as const,

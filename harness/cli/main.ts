@@ -11,7 +11,7 @@ import { type Clock, systemClock } from '../clock.js';
 import { HarnessError } from '../errors.js';
 import { defaultDbPath, sampleConfigPath } from '../paths.js';
 import { rescoreCommand } from '../rescore-command.js';
-import { runCommand } from '../run-command.js';
+import { dryRunCommand, renderEstimate, runCommand } from '../run-command.js';
 import { runSimulatorCli } from '../sim/index.js';
 import { COMPARE_EPILOG, type CompareArgs, compareCommand } from './compare-command.js';
 import { type ImportArgs, importCommand, importOptions } from './import-command.js';
@@ -75,8 +75,15 @@ export async function main(argv: string[], io: Io): Promise<number> {
     new?: boolean;
     retryErrors?: boolean;
     concurrency?: number;
+    budget?: number;
+    dryRun?: boolean;
     format: Format;
   }) => {
+    if (a.dryRun) {
+      const { estimate, config } = await dryRunCommand(a.config!);
+      io.stdout.write(renderEstimate(estimate, a.budget ?? config.budget_usd));
+      return;
+    }
     await withStore(a.db, async (store) => {
       const outcome = await runCommand(
         store,
@@ -86,6 +93,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
           fresh: a.new,
           retryErrors: a.retryErrors,
           concurrency: a.concurrency,
+          budgetUsd: a.budget,
         },
         { stderr: io.stderr, env: io.env, clock, signal },
       );
@@ -101,7 +109,17 @@ export async function main(argv: string[], io: Io): Promise<number> {
       printReport(store, outcome.runId, a.format);
       for (const [id, why] of Object.entries(s.stopped))
         io.stderr.write(`candidate ${id} stopped early: ${why}\n`);
-      if (!s.complete) {
+      if (s.budgetReached) {
+        const spent = store.db
+          .prepare('SELECT coalesce(sum(cost_usd), 0) FROM calls WHERE run_id = ?')
+          .pluck()
+          .get(outcome.runId) as number;
+        io.stderr.write(
+          `run ${outcome.runId} stopped at its budget: $${spent.toFixed(4)} spent (candidates and judges); ` +
+            'raise budget_usd (or pass --budget) and rerun to resume it\n',
+        );
+        exitCode = 1;
+      } else if (!s.complete) {
         io.stderr.write(`run ${outcome.runId} is incomplete (${s.done}/${s.total}); rerun to resume it\n`);
         exitCode = 1;
       }
@@ -255,6 +273,8 @@ interface Handlers {
     new?: boolean;
     retryErrors?: boolean;
     concurrency?: number;
+    budget?: number;
+    dryRun?: boolean;
     format: Format;
   }): Promise<void>;
   demo(a: { db?: string; format: Format; concurrency?: number }): Promise<void>;
@@ -311,11 +331,23 @@ export function buildCli(y: Argv, h: Handlers) {
               type: 'number',
               describe: 'total calls in flight (overrides the config)',
             })
+            .option('budget', {
+              type: 'number',
+              describe: 'stop issuing calls once the run has spent this many USD (overrides budget_usd)',
+            })
+            .option('dry-run', {
+              type: 'boolean',
+              describe:
+                'estimate the cost (tokenizer + price table) without calling anything or storing a run',
+            })
             .option('format', format)
             .conflicts('resume', 'new')
+            .conflicts('dry-run', 'resume')
             .check((a) => {
               if (a.config === undefined && a.resume === undefined)
                 throw usageError('give a run config, or --resume <run>');
+              if (a.budget !== undefined && !(a.budget > 0))
+                throw usageError('--budget must be a positive number of USD');
               if (a.concurrency !== undefined && !(Number.isInteger(a.concurrency) && a.concurrency >= 1)) {
                 throw usageError('--concurrency must be an integer from 1 up');
               }
