@@ -1,5 +1,6 @@
 import { countTokens } from 'gpt-tokenizer/encoding/o200k_base';
 import { describe, expect, it } from 'vitest';
+import type { HoldoutRecord } from '../../datasets/record.js';
 import type { ResolvedCandidate } from '../../harness/config.js';
 import { ASSUMED_OUTPUT_TOKENS, estimateRun, JUDGE_OUTPUT_TOKENS } from '../../harness/estimate.js';
 import { ScorerSpec } from '../../scorers/index.js';
@@ -22,7 +23,7 @@ const ask = (content: string, extra: Record<string, unknown> = {}) => ({
 /** Billed input as the cookbook counts it, from the tokenizer directly: 3 per message + role + content, 3 to prime. */
 const inputOf = (content: string) => 3 + countTokens('user') + countTokens(content) + 3;
 
-const records = [
+const records: HoldoutRecord[] = [
   // logged: the production usage says 40 output tokens
   {
     id: 'a',
@@ -75,7 +76,7 @@ describe('estimateRun', () => {
       baseline: 'mini',
       match: { t: 'x' },
     });
-    const tagged = records.map((r, i) => ({ ...r, tags: i < 2 ? { t: 'x' } : {} }));
+    const tagged: HoldoutRecord[] = records.map((r, i) => ({ ...r, tags: i < 2 ? { t: 'x' } : {} }));
     const e = await estimateRun(
       {
         candidates: [cand('mini'), cand('prod', { replay: true }), cand('nano', { model: 'gpt-5.4-nano' })],
