@@ -76,7 +76,9 @@ describe('estimateRun', () => {
       baseline: 'mini',
       match: { t: 'x' },
     });
-    const tagged: HoldoutRecord[] = records.map((r, i) => ({ ...r, tags: i < 2 ? { t: 'x' } : {} }));
+    const tagged: HoldoutRecord[] = records.map(
+      (r, i): HoldoutRecord => ({ ...r, tags: i < 2 ? { t: 'x' } : {} }),
+    );
     const e = await estimateRun(
       {
         candidates: [cand('mini'), cand('prod', { replay: true }), cand('nano', { model: 'gpt-5.4-nano' })],
