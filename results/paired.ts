@@ -455,16 +455,33 @@ export function wilcoxonSignedRank(d: readonly number[]): Wilcoxon {
   for (const v of nz) if (Number.isNaN(v)) throw new RangeError('d contains NaN');
   const n = nz.length;
   if (n === 0) return { n, wPlus: 0, wMinus: 0, z: 0, pTwoSided: 1 };
-  const order = nz.map((_, i) => i).sort((i, j) => Math.abs(nz[i]!) - Math.abs(nz[j]!));
+  // Ranks come from |d| sorted; W+ sums, per group of tied |d|, the group's average rank once per
+  // positive d in it. Typed-array sorts are numeric and native: at 10^6 differences several times
+  // faster than sorting indices with a comparator.
+  const abs = new Float64Array(n);
+  let positives = 0;
+  for (let i = 0; i < n; i++) {
+    abs[i] = Math.abs(nz[i]!);
+    if (nz[i]! > 0) positives++;
+  }
+  const pos = new Float64Array(positives);
+  for (let i = 0, k = 0; i < n; i++) if (nz[i]! > 0) pos[k++] = nz[i]!;
+  abs.sort();
+  pos.sort();
   let wPlus = 0;
   let ties = 0;
-  for (let i = 0; i < n; ) {
-    const v = Math.abs(nz[order[i]!]!);
+  for (let i = 0, p = 0; i < n; ) {
+    const v = abs[i]!;
     let j = i + 1;
-    while (j < n && Math.abs(nz[order[j]!]!) === v) j++;
+    while (j < n && abs[j] === v) j++;
     const t = j - i;
     const rank = (i + 1 + j) / 2; // average of ranks i + 1 … j
-    for (let k = i; k < j; k++) if (nz[order[k]!]! > 0) wPlus += rank;
+    let up = 0;
+    while (p < positives && pos[p] === v) {
+      up++;
+      p++;
+    }
+    wPlus += rank * up;
     ties += t * t * t - t;
     i = j;
   }

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { buildComparison, type Comparison, excerpt, wilcoxonLarge } from '../../results/compare.js';
+import { buildComparison, type Comparison, excerpt } from '../../results/compare.js';
 import { escapeXml, renderComparison } from '../../results/compare-render.js';
 import { mulberry32, wilcoxonSignedRank } from '../../results/paired.js';
 import { Store } from '../../results/store.js';
@@ -625,16 +625,56 @@ describe('compare: two runs, errors and formats', () => {
   });
 });
 
-describe('compare: the large-n Wilcoxon', () => {
-  it('gives exactly what wilcoxonSignedRank gives: ties, zeros, continuous and discrete differences', () => {
-    const rand = mulberry32(7);
-    const cases = [
-      Array.from({ length: 3000 }, () => rand() - 0.45),
-      Array.from({ length: 3000 }, () => Math.floor(rand() * 5) - 2), // heavy ties and zeros
-      Array.from({ length: 50 }, () => Math.round((rand() - 0.5) * 10) / 10),
-      [0, 0, 0],
-      [1, -1, 2, -2, 0.5],
-    ];
-    for (const d of cases) expect(wilcoxonLarge(d)).toEqual(wilcoxonSignedRank(d));
+describe('compare: the Wilcoxon above BOOTSTRAP_MAX_N (20,000 units)', () => {
+  // compare's robustness Wilcoxon is paired.ts's wilcoxonSignedRank at every n (a large-n copy was
+  // removed); these check it at sizes the comparison reaches on big runs, against values worked by
+  // hand and confirmed with st.wilcoxon(d, zero_method='wilcox', correction=True, method='approx').
+
+  /** Fisher–Yates with the seeded generator: the differences arrive in no particular order. */
+  function shuffled(d: number[], seed: number): number[] {
+    const rand = mulberry32(seed);
+    const out = d.slice();
+    for (let i = out.length - 1; i > 0; i--) {
+      const j = Math.floor(rand() * (i + 1));
+      [out[i], out[j]] = [out[j]!, out[i]!];
+    }
+    return out;
+  }
+
+  it('no ties, n = 30,000: d_i = ±i/1000, positive for odd i', () => {
+    // |d| has ranks 1…30,000 in order; W+ = Σ odd i = 15,000² = 225,000,000, total n(n+1)/2 =
+    // 450,015,000, so W− = 225,015,000. Var = n(n+1)(2n+1)/24, z = (W+ − total/2 + ½)/√Var (+½: W+ is below total/2).
+    const d = shuffled(
+      Array.from({ length: 30_000 }, (_, k) => ((k + 1) % 2 ? k + 1 : -(k + 1)) / 1000),
+      11,
+    );
+    const r = wilcoxonSignedRank(d);
+    expect(r.n).toBe(30_000);
+    expect(r.wPlus).toBe(225_000_000);
+    expect(r.wMinus).toBe(225_015_000);
+    expect(r.z).toBeCloseTo(-0.0049995416782983, 12); // scipy zstatistic −0.0049995416782983
+    expect(r.pTwoSided).toBeCloseTo(0.9960109595017573, 12); // scipy pvalue
+  });
+
+  it('heavy ties and zeros, 24,200 non-zero: 10,100 × +1, 10,000 × −1, 2,000 × +2, 2,100 × −2, 5,000 × 0', () => {
+    // |d| = 1 takes ranks 1…20,100 (average 10,050.5), |d| = 2 ranks 20,101…24,200 (average
+    // 22,150.5): W+ = 10,100·10,050.5 + 2,000·22,150.5 = 145,811,050, total 292,832,100, W− =
+    // 147,021,050. Ties Σ(t³ − t) over t = 20,100 and 4,100; Var = (n(n+1)(2n+1) − Σ/2)/24.
+    const d = shuffled(
+      [
+        ...Array<number>(10_100).fill(1),
+        ...Array<number>(10_000).fill(-1),
+        ...Array<number>(2_000).fill(2),
+        ...Array<number>(2_100).fill(-2),
+        ...Array<number>(5_000).fill(0),
+      ],
+      12,
+    );
+    const r = wilcoxonSignedRank(d);
+    expect(r.n).toBe(24_200);
+    expect(r.wPlus).toBe(145_811_050);
+    expect(r.wMinus).toBe(147_021_050);
+    expect(r.z).toBeCloseTo(-0.601848396674322, 12); // scipy zstatistic −0.601848396674322
+    expect(r.pTwoSided).toBeCloseTo(0.5472750565441534, 12); // scipy pvalue
   });
 });
