@@ -67,15 +67,33 @@ export function contentText(content: unknown): string {
   return '';
 }
 
+/** A turn of a request: a Chat message or a Responses input item (role absent on tool items). */
+export interface Turn {
+  role?: unknown;
+  content?: unknown;
+  [key: string]: unknown;
+}
+
+/** The turns of a Chat (`messages`) or Responses (`input`: a string is one user turn) request body. */
+export function requestTurns(body: Record<string, unknown>): Turn[] {
+  if (Array.isArray(body.messages)) return body.messages as Turn[];
+  if (typeof body.input === 'string') return [{ role: 'user', content: body.input }];
+  if (Array.isArray(body.input)) return body.input as Turn[];
+  return [];
+}
+
+/** The request's own output limit (`max_completion_tokens`, `max_tokens` or `max_output_tokens`). */
+export function outputTokenLimit(body: Record<string, unknown>): number | undefined {
+  for (const k of ['max_completion_tokens', 'max_tokens', 'max_output_tokens']) {
+    const v = body[k];
+    if (typeof v === 'number' && Number.isFinite(v)) return v;
+  }
+  return undefined;
+}
+
 /** The last user turn of a Chat or Responses request body: what the simulator's answer key is keyed on. */
 export function lastUserText(body: Record<string, unknown>): string {
-  const turns = Array.isArray(body.messages)
-    ? body.messages
-    : typeof body.input === 'string'
-      ? [{ role: 'user', content: body.input }]
-      : Array.isArray(body.input)
-        ? body.input
-        : [];
+  const turns = requestTurns(body);
   for (let i = turns.length - 1; i >= 0; i--) {
     const t = turns[i] as { role?: string; content?: unknown } | undefined;
     if (t && t.role === 'user') return contentText(t.content);

@@ -1,4 +1,4 @@
-import type { HoldoutRecord } from '../datasets/record.js';
+import { type HoldoutRecord, outputTokenLimit } from '../datasets/record.js';
 import { type ScorerSpec, tagFilter } from '../scorers/index.js';
 import type { ResolvedCandidate } from './config.js';
 import { costUsd } from './pricing.js';
@@ -156,8 +156,8 @@ function outputTokens(
   if (typeof logged === 'number' && logged >= 0) return { tokens: logged, basis: 'logged' };
   const ref = referenceTokens(record, t);
   if (ref !== undefined) return { tokens: ref, basis: 'reference' };
-  const cap = body.max_completion_tokens ?? body.max_tokens ?? body.max_output_tokens;
-  if (typeof cap === 'number' && cap > 0) return { tokens: cap, basis: 'cap' };
+  const cap = outputTokenLimit(body);
+  if (cap !== undefined && cap > 0) return { tokens: cap, basis: 'cap' };
   return { tokens: ASSUMED_OUTPUT_TOKENS, basis: 'assumed' };
 }
 

@@ -1191,7 +1191,8 @@ function excerpt(output: string | null): string | null {
   return chars.length > EXCERPT_CHARS ? `${chars.slice(0, EXCERPT_CHARS - 1).join('')}…` : flat;
 }
 
-function parseTags(json: string): Record<string, string> {
+/** A record's stored tags; a non-string value (from a hand-made database) becomes its JSON. */
+export function parseTags(json: string): Record<string, string> {
   try {
     const v = JSON.parse(json) as unknown;
     if (v === null || typeof v !== 'object' || Array.isArray(v)) return {};

@@ -4,6 +4,7 @@
  * for the outcomes, grouped per (record, candidate) in SQL; no query per row.
  */
 import { HarnessError } from '../harness/errors.js';
+import { parseTags } from './report.js';
 import type { Store } from './store.js';
 
 export interface RouteRunRecord {
@@ -190,18 +191,6 @@ export function loadRouteRun(store: Store, runId: number): RouteRun {
     excluded: excluded.length < configured.length ? excluded : [],
     simulated: db.prepare(SIMULATED_SQL).pluck().all(runId) as string[],
   };
-}
-
-function parseTags(json: string): Record<string, string> {
-  try {
-    const v = JSON.parse(json) as unknown;
-    if (v === null || typeof v !== 'object' || Array.isArray(v)) return {};
-    return Object.fromEntries(
-      Object.entries(v).map(([k, x]) => [k, typeof x === 'string' ? x : JSON.stringify(x)]),
-    );
-  } catch {
-    return {};
-  }
 }
 
 /** Records on which every candidate has a scored answer: the only ones a policy can be judged on. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { contentText, type HoldoutRecord } from '../datasets/record.js';
+import { contentText, type HoldoutRecord, requestTurns } from '../datasets/record.js';
 import type { Score, ScoreInput, Scorer, ScorerContext, ScorerFactory } from './types.js';
 import { UNSCORED } from './types.js';
 import { clip } from './util.js';
@@ -125,14 +125,8 @@ export function taskText(record: HoldoutRecord): string {
   const body = record.request as Record<string, unknown>;
   const parts: string[] = [];
   if (typeof body.instructions === 'string') parts.push(`[system] ${body.instructions}`);
-  const turns = Array.isArray(body.messages)
-    ? body.messages
-    : Array.isArray(body.input)
-      ? body.input
-      : typeof body.input === 'string'
-        ? [{ role: 'user', content: body.input }]
-        : [];
-  for (const t of turns as { role?: unknown; content?: unknown }[]) {
+  const turns = requestTurns(body);
+  for (const t of turns) {
     if (!t || typeof t.role !== 'string') continue;
     const text = contentText(t.content);
     if (text) parts.push(`[${t.role}] ${text}`);

@@ -2,7 +2,13 @@
  * What a rule can see of a record, and whether a condition holds. Pure once the tokenizers are
  * loaded; features are computed on first use and kept per record (a token count is the costly one).
  */
-import { contentText, type HoldoutRecord, lastUserText } from '../../datasets/record.js';
+import {
+  contentText,
+  type HoldoutRecord,
+  lastUserText,
+  outputTokenLimit,
+  requestTurns,
+} from '../../datasets/record.js';
 import { type Encoding, encodingFor, loadTokenizer, requestInputTokens, type Tokenizer } from '../tokens.js';
 import type { Comparison, Condition, Policy, PromptRegex } from './policy.js';
 
@@ -44,14 +50,8 @@ export function routeRecord(id: string, tags: Record<string, string>, bodyJson: 
 export function conversationText(request: Body): string {
   const parts: string[] = [];
   if (typeof request.instructions === 'string') parts.push(`system: ${request.instructions}`);
-  const turns = Array.isArray(request.messages)
-    ? request.messages
-    : typeof request.input === 'string'
-      ? [{ role: 'user', content: request.input }]
-      : Array.isArray(request.input)
-        ? request.input
-        : [];
-  for (const t of turns as { role?: unknown; content?: unknown }[]) {
+  const turns = requestTurns(request);
+  for (const t of turns) {
     if (!t || typeof t !== 'object' || typeof t.role !== 'string') continue;
     const text = contentText(t.content);
     if (text !== '') parts.push(`${t.role}: ${text}`);
@@ -60,22 +60,7 @@ export function conversationText(request: Body): string {
 }
 
 function userTurns(request: Body): number {
-  if (typeof request.input === 'string') return 1;
-  const turns = Array.isArray(request.messages)
-    ? request.messages
-    : Array.isArray(request.input)
-      ? request.input
-      : [];
-  return (turns as { role?: unknown }[]).filter((t) => t && typeof t === 'object' && t.role === 'user')
-    .length;
-}
-
-function outputCap(request: Body): number | undefined {
-  for (const k of ['max_completion_tokens', 'max_tokens', 'max_output_tokens']) {
-    const v = request[k];
-    if (typeof v === 'number' && Number.isFinite(v)) return v;
-  }
-  return undefined;
+  return requestTurns(request).filter((t) => t && typeof t === 'object' && t.role === 'user').length;
 }
 
 export function compare(x: number, c: Comparison): boolean {
@@ -179,7 +164,7 @@ export class Matcher {
     const ref = r.reference;
     if (ref && typeof ref.output === 'string') n = this.tokenizer(r).count(ref.output);
     else if (ref && ref.json !== undefined) n = this.tokenizer(r).count(JSON.stringify(ref.json));
-    else n = outputCap(r.request) ?? null;
+    else n = outputTokenLimit(r.request) ?? null;
     this.outputTokens.set(r.id, n);
     return n;
   }
