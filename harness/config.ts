@@ -35,6 +35,12 @@ const Candidate = EndpointConfig.safeExtend({
    * `model` names the production model, for the price table (or give `price`).
    */
   replay: z.boolean().default(false),
+  /**
+   * Send this candidate's requests through the Batch API (half price, results within 24 h) instead
+   * of one call each: never streamed, so no latency or time to first token is recorded. `mode: batch`
+   * turns it on for every candidate that is not a replay.
+   */
+  batch: z.boolean().default(false),
 });
 
 /**
@@ -86,6 +92,13 @@ export const RunConfig = z.strictObject({
    */
   budget_usd: z.number().positive().optional(),
   stream: z.boolean().default(true),
+  /** `batch`: every candidate that is not a replay goes through the Batch API (as `batch: true` on each). */
+  mode: z.enum(['live', 'batch']).default('live'),
+  /**
+   * Batch mode: the longest wait between two polls of a batch. Polls start 1 s apart (or this, if
+   * shorter) and back off to it; batches take minutes to hours, the simulator's a fraction of a second.
+   */
+  batch_poll_ms: z.number().int().min(1).default(30_000),
   simulator: z
     .strictObject({
       answer_key: z.string().optional(),
@@ -96,11 +109,17 @@ export const RunConfig = z.strictObject({
 export type RunConfig = z.infer<typeof RunConfig>;
 export type CandidateConfig = z.infer<typeof Candidate>;
 
-export interface ResolvedCandidate extends Omit<CandidateConfig, 'price'> {
+// `batch`, `mode` and `batch_poll_ms` are optional here: configs stored by runs made before batch
+// mode existed lack them (and mean live).
+export interface ResolvedCandidate extends Omit<CandidateConfig, 'price' | 'batch'> {
   price: PriceRule;
+  batch?: boolean;
 }
 
-export interface ResolvedConfig extends Omit<RunConfig, 'candidates' | 'judges' | 'import'> {
+export interface ResolvedConfig
+  extends Omit<RunConfig, 'candidates' | 'judges' | 'import' | 'mode' | 'batch_poll_ms'> {
+  mode?: RunConfig['mode'];
+  batch_poll_ms?: number;
   candidates: ResolvedCandidate[];
   judges: ResolvedCandidate[];
   /** `import:` as `holdout import` takes it, paths absolute, writing to `dataset`. */
@@ -169,6 +188,14 @@ export function resolveConfig(raw: unknown, path: string): ResolvedConfig {
   };
   const candidates = resolveEndpoints(cfg.candidates, 'candidates');
   const judges = resolveEndpoints(cfg.judges, 'judges');
+  cfg.candidates.forEach((c, i) => {
+    if (c.batch && c.replay) {
+      problems.push(`candidates[${i}].batch: a replay candidate makes no calls, so it cannot be batched`);
+    }
+  });
+  cfg.judges.forEach((j, i) => {
+    if (j.batch) problems.push(`judges[${i}].batch: judges are called live; only candidates can be batched`);
+  });
   cfg.scorers.forEach((s, i) => {
     if ('judge' in s && !judges.some((j) => j.id === s.judge)) {
       const declared = judges.map((j) => j.id).join(', ') || 'none';

@@ -32,8 +32,12 @@ export interface ConnectContext {
   makeClient?: MakeClient;
 }
 
-/** An OpenAI SDK client for the endpoint, wrapped as a Provider; the runner owns retries. */
-export function connectEndpoint(e: Endpoint, ctx: ConnectContext): Provider {
+/**
+ * The SDK client of an endpoint: the in-process simulator for `base_url: simulator`, else the key
+ * from the environment (never from a config or the database) and the endpoint's or the default URL.
+ * SDK retries are off: holdout retries itself.
+ */
+export function endpointClient(e: Endpoint, ctx: ConnectContext): OpenAI {
   let apiKey: string;
   let baseURL: string | undefined;
   if (e.base_url === SIMULATOR) {
@@ -51,8 +55,12 @@ export function connectEndpoint(e: Endpoint, ctx: ConnectContext): Provider {
     baseURL = e.base_url ?? ctx.env.OPENAI_BASE_URL ?? undefined;
   }
   const make = ctx.makeClient ?? ((o) => new OpenAI({ ...o, maxRetries: 0 }));
-  const client = make({ apiKey, baseURL, timeout: ctx.timeoutMs });
-  return openaiProvider(client, { api: e.api, clock: ctx.clock });
+  return make({ apiKey, baseURL, timeout: ctx.timeoutMs });
+}
+
+/** The endpoint's client wrapped as a Provider (one attempt per call; the runner owns retries). */
+export function connectEndpoint(e: Endpoint, ctx: ConnectContext): Provider {
+  return openaiProvider(endpointClient(e, ctx), { api: e.api, clock: ctx.clock });
 }
 
 /** Starts the in-process simulator when any endpoint asks for it; the caller closes it. */

@@ -42,6 +42,8 @@ export interface EndpointEstimate {
   basis: Record<OutputBasis, number>;
   /** A replay candidate makes no call: its cost is the logged one, not new spend. */
   replay: boolean;
+  /** Sent through the Batch API: priced at the batch rate. */
+  batch: boolean;
 }
 
 export interface RunEstimate {
@@ -58,6 +60,8 @@ export interface EstimateInput {
   scorers: readonly ScorerSpec[];
   repeats: number;
   stream: boolean;
+  /** Candidates sent through the Batch API (priced at the batch rate). */
+  batched?: ReadonlySet<string>;
 }
 
 /** Estimates the cost of running every record through every candidate (and judge). */
@@ -81,6 +85,7 @@ export async function estimateRun(
     costUsd: 0,
     basis: { logged: 0, reference: 0, cap: 0, assumed: 0 },
     replay: role === 'candidate' && e.replay === true,
+    batch: role === 'candidate' && (cfg.batched?.has(e.id) ?? false),
   });
   const cands = cfg.candidates.map((c) => blank(c, 'candidate'));
   const judges = new Map(cfg.judges.map((j) => [j.id, blank(j, 'judge')]));
@@ -105,6 +110,7 @@ export async function estimateRun(
       const cost = costUsd(
         { inputTokens: input, cachedTokens: 0, outputTokens: output, reasoningTokens: 0 },
         c.price,
+        e.batch ? 'batch' : undefined,
       );
       e.calls += cfg.repeats;
       e.inputTokens += input * cfg.repeats;

@@ -6,16 +6,30 @@ import { fixedWidth } from '../results/format.js';
 import { readSampleManifest } from '../datasets/manifest.js';
 import type { NewRecord, RunRow, Store } from '../results/store.js';
 import { buildScorers } from '../scorers/index.js';
+import {
+  type AwaitSummary,
+  awaitBatches,
+  type BatchPlan,
+  isBatchCandidate,
+  type SubmitSummary,
+  submitBatches,
+} from './batch/index.js';
 import type { Clock } from './clock.js';
-import { loadConfig, type ResolvedConfig } from './config.js';
-import { connectEndpoint, type MakeClient, startSimulatorIfNeeded } from './connect.js';
+import { loadConfig, type ResolvedCandidate, type ResolvedConfig, SIMULATOR } from './config.js';
+import { connectEndpoint, endpointClient, type MakeClient, startSimulatorIfNeeded } from './connect.js';
 import { judgeService } from './judge-service.js';
 import type { Provider } from './provider.js';
 import { scoreStoredCalls } from './score-pass.js';
 import { HarnessError } from './errors.js';
 import { ASSUMED_OUTPUT_TOKENS, estimateRun, JUDGE_OUTPUT_TOKENS, type RunEstimate } from './estimate.js';
 import { progressReporter } from './progress.js';
-import { type CandidatePlan, type RunSummary, runEval } from './runner.js';
+import {
+  type CandidatePlan,
+  type RunProgress,
+  type RunReporter,
+  type RunSummary,
+  runEval,
+} from './runner.js';
 import type { SimServer } from './sim/index.js';
 
 export interface RunCommandOptions {
@@ -50,15 +64,19 @@ export interface RunOutcome {
  * streaming), not what only changes speed (concurrency, timeouts, retries).
  */
 export function configHash(cfg: ResolvedConfig, datasetHash: string): string {
+  // `batch: false` and `mode: live` are left out, so that runs made before batch mode existed keep
+  // their hash (and resume); the poll interval only changes speed.
+  const endpoint = ({ concurrency: _c, batch, ...e }: ResolvedCandidate) => (batch ? { ...e, batch } : e);
   const material = {
     suite: cfg.suite,
     datasetHash,
-    candidates: cfg.candidates.map(({ concurrency: _c, ...c }) => c),
+    candidates: cfg.candidates.map(endpoint),
     scorers: cfg.scorers,
     // Only when declared, so that runs made before judges existed keep their hash (and resume).
-    ...(cfg.judges?.length ? { judges: cfg.judges.map(({ concurrency: _c, ...j }) => j) } : {}),
+    ...(cfg.judges?.length ? { judges: cfg.judges.map(endpoint) } : {}),
     repeats: cfg.repeats,
     stream: cfg.stream,
+    ...(cfg.mode === 'batch' ? { mode: cfg.mode } : {}),
   };
   return createHash('sha256').update(JSON.stringify(material)).digest('hex');
 }
@@ -83,18 +101,22 @@ export async function runCommand(store: Store, opts: RunCommandOptions, io: RunI
       simUrl: sim?.url,
       makeClient: io.makeClient,
     };
-    const candidates = config.candidates.map(
-      (c): CandidatePlan => ({
-        id: c.id,
-        model: c.model,
-        api: c.api,
-        params: c.params,
-        concurrency: c.concurrency ?? config.concurrency,
-        price: c.price,
-        provider: c.replay ? NO_CALLS : connectEndpoint(c, ctx),
-        replay: c.replay,
-      }),
-    );
+    // Batch candidates go through the Batch API (harness/batch/); the others are called live.
+    const batched = config.candidates.filter((c) => isBatchCandidate(c, config));
+    const candidates = config.candidates
+      .filter((c) => !isBatchCandidate(c, config))
+      .map(
+        (c): CandidatePlan => ({
+          id: c.id,
+          model: c.model,
+          api: c.api,
+          params: c.params,
+          concurrency: c.concurrency ?? config.concurrency,
+          price: c.price,
+          provider: c.replay ? NO_CALLS : connectEndpoint(c, ctx),
+          replay: c.replay,
+        }),
+      );
     let judgeSpent = 0;
     const judges =
       judgeEndpoints.length > 0
@@ -121,22 +143,80 @@ export async function runCommand(store: Store, opts: RunCommandOptions, io: RunI
       .prepare(`SELECT coalesce(sum(cost_usd), 0) FROM calls WHERE run_id = ? AND role != 'candidate'`)
       .pluck()
       .get(run.id) as number;
-    const progress = progressReporter({ stream: io.stderr, clock: io.clock });
-    const summary = await runEval(
-      {
-        runId: run.id,
-        candidates,
-        repeats: config.repeats,
-        concurrency: opts.concurrency ?? config.concurrency,
-        maxRetries: config.max_retries,
-        timeoutMs: config.timeout_ms,
-        stream: config.stream,
-        retryErrors: opts.retryErrors ?? false,
-        ...(budget !== undefined ? { budgetUsd: budget - spentApart } : {}),
-      },
-      { store, scorers, clock: io.clock, reporter: progress, signal: io.signal },
-    );
-    progress.finish(summary);
+    const retryErrors = opts.retryErrors ?? false;
+    const batchPlan: BatchPlan | undefined =
+      batched.length > 0
+        ? {
+            runId: run.id,
+            candidates: batched.map((c) => ({
+              id: c.id,
+              model: c.model,
+              api: c.api,
+              params: c.params,
+              price: c.price,
+              client: endpointClient(c, ctx),
+              ephemeral: c.base_url === SIMULATOR,
+            })),
+            repeats: config.repeats,
+            retryErrors,
+            pollMs: config.batch_poll_ms ?? 30_000,
+            maxRetries: config.max_retries,
+            // A file of up to 200 MB needs longer than one model call may take.
+            transferTimeoutMs: Math.max(config.timeout_ms, 600_000),
+            ...(budget !== undefined ? { budgetUsd: budget } : {}),
+          }
+        : undefined;
+    const batchDeps = {
+      store,
+      scorers,
+      clock: io.clock,
+      stderr: io.stderr,
+      signal: io.signal,
+      spent: () =>
+        store.db
+          .prepare('SELECT coalesce(sum(cost_usd), 0) FROM calls WHERE run_id = ?')
+          .pluck()
+          .get(run.id) as number,
+    };
+    // Batches go first, so that the provider works on them while the live candidates are called.
+    const submitted: SubmitSummary | undefined = batchPlan && (await submitBatches(batchPlan, batchDeps));
+    let live: RunSummary | undefined;
+    if (candidates.length > 0 && !submitted?.aborted) {
+      // The runner counts every candidate row of the run as its own: leave the batch candidates' out
+      // of what its progress line shows.
+      const progress = progressReporter({ stream: io.stderr, clock: io.clock });
+      const shown = batchPlan
+        ? withoutRows(
+            progress,
+            candidateTotals(
+              store,
+              run.id,
+              batchPlan.candidates.map((c) => c.id),
+            ),
+            retryErrors,
+          )
+        : { ...progress, shift: (p: RunProgress) => p };
+      live = await runEval(
+        {
+          runId: run.id,
+          candidates,
+          repeats: config.repeats,
+          concurrency: opts.concurrency ?? config.concurrency,
+          maxRetries: config.max_retries,
+          timeoutMs: config.timeout_ms,
+          stream: config.stream,
+          retryErrors,
+          ...(budget !== undefined ? { budgetUsd: budget - spentApart } : {}),
+        },
+        { store, scorers, clock: io.clock, reporter: shown, signal: io.signal },
+      );
+      progress.finish(shown.shift(live));
+    }
+    const awaited: AwaitSummary | undefined =
+      batchPlan && !submitted?.aborted && !live?.aborted
+        ? await awaitBatches(batchPlan, batchDeps)
+        : undefined;
+    const summary = live && !batchPlan ? live : runSummary(store, run.id, config, live, submitted, awaited);
     const deferred = scorers.filter((s) => s.deferred);
     if (deferred.length > 0 && !summary.aborted) {
       const pass = await scoreStoredCalls({
@@ -173,6 +253,68 @@ export async function runCommand(store: Store, opts: RunCommandOptions, io: RunI
   } finally {
     await sim?.close();
   }
+}
+
+/** Rows, errors and cost of these candidates' calls in the run. */
+function candidateTotals(
+  store: Store,
+  runId: number,
+  ids: readonly string[],
+): { n: number; errors: number; cost: number } {
+  return store.db
+    .prepare(
+      `SELECT count(*) AS n, coalesce(sum(status = 'error'), 0) AS errors, coalesce(sum(cost_usd), 0) AS cost
+       FROM calls WHERE run_id = ? AND role = 'candidate' AND candidate IN (SELECT value FROM json_each(?))`,
+    )
+    .get(runId, JSON.stringify(ids)) as { n: number; errors: number; cost: number };
+}
+
+/** A progress reporter for the live candidates alone: `apart` (the batch candidates' rows) is taken out. */
+function withoutRows(
+  inner: RunReporter & { finish(p: RunProgress): void },
+  apart: { n: number; errors: number; cost: number },
+  retryErrors: boolean,
+): RunReporter & { shift(p: RunProgress): RunProgress } {
+  // With --retry-errors the runner counts no stored error as done, nor as an error.
+  const shift = (p: RunProgress): RunProgress => ({
+    ...p,
+    done: p.done - apart.n + (retryErrors ? apart.errors : 0),
+    errors: p.errors - (retryErrors ? 0 : apart.errors),
+    costUsd: p.costUsd - apart.cost,
+  });
+  return {
+    shift,
+    start: (p) => inner.start(shift(p)),
+    callDone: (row, p) => inner.callDone(row, shift(p)),
+    warn: (m) => inner.warn(m),
+  };
+}
+
+/** The run's summary when it has batch candidates: counted from the stored rows, every candidate's. */
+function runSummary(
+  store: Store,
+  runId: number,
+  config: ResolvedConfig,
+  live: RunSummary | undefined,
+  submitted: SubmitSummary | undefined,
+  awaited: AwaitSummary | undefined,
+): RunSummary {
+  const totals = store.runTotals(runId);
+  const total = store.recordCount(runId) * config.repeats * config.candidates.length;
+  const aborted = (live?.aborted || submitted?.aborted || awaited?.aborted) ?? false;
+  const complete = !aborted && totals.n >= total;
+  const budgetReached = ((live?.budgetReached ?? false) || (submitted?.budgetReached ?? false)) && !complete;
+  return {
+    total,
+    done: totals.n,
+    errors: totals.errors,
+    costUsd: totals.cost,
+    doneNow: (live?.doneNow ?? 0) + (awaited?.rows ?? 0),
+    aborted,
+    stopped: { ...live?.stopped, ...submitted?.stopped, ...awaited?.stopped },
+    complete,
+    ...(budgetReached ? { budgetReached } : {}),
+  };
 }
 
 async function openRun(
@@ -305,6 +447,7 @@ export async function dryRunCommand(
       scorers: config.scorers,
       repeats: config.repeats,
       stream: config.stream,
+      batched: new Set(config.candidates.filter((c) => isBatchCandidate(c, config)).map((c) => c.id)),
     },
     records(),
   );
@@ -320,7 +463,7 @@ export function renderEstimate(e: RunEstimate, budgetUsd: number | undefined): s
       .map((k) => `${k} ${b[k]}`)
       .join(', ');
   const rows = e.endpoints.map((x) => [
-    x.id,
+    x.batch ? `${x.id} (batch)` : x.id,
     x.role,
     x.model,
     String(x.calls),

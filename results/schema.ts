@@ -139,6 +139,32 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE calls_v2 RENAME TO calls;
   CREATE INDEX calls_run_candidate ON calls (run_id, candidate, role);
   `,
+  // v3: batch mode. One row per Batch API batch a run submitted, written before the batch is
+  // created (status 'submitting', with the token it carries in its metadata) and given the
+  // provider's id the moment it exists: a rerun polls it instead of paying for its requests twice.
+  `
+  CREATE TABLE batches (
+    id               INTEGER PRIMARY KEY,
+    run_id           INTEGER NOT NULL REFERENCES runs (id),
+    candidate        TEXT NOT NULL,
+    token            TEXT NOT NULL UNIQUE, -- ours, also in the batch's metadata (holdout_token)
+    batch_id         TEXT UNIQUE,          -- the provider's; NULL while submitting
+    endpoint         TEXT NOT NULL,        -- /v1/chat/completions | /v1/responses
+    input_file_id    TEXT NOT NULL,
+    status           TEXT NOT NULL,        -- submitting | the provider's status | lost | abandoned
+    request_count    INTEGER NOT NULL,
+    completed_count  INTEGER,              -- request_counts as last polled
+    failed_count     INTEGER,
+    created_at       TEXT NOT NULL,
+    finished_at      TEXT,                 -- when the batch reached a final status
+    output_file_id   TEXT,
+    error_file_id    TEXT,
+    custom_ids_json  TEXT NOT NULL,        -- JSON array of the custom_ids it covers (harness/batch/custom-id.ts)
+    collected_at     TEXT,                 -- its results are call rows; NULL = still to poll or collect
+    note             TEXT                  -- why it ended without (all) results
+  );
+  CREATE INDEX batches_run ON batches (run_id, candidate);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

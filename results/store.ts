@@ -91,6 +91,52 @@ export interface CallRow {
   finishedAt: string;
 }
 
+/** A Batch API batch as the batches table holds it (results/schema.ts, v3). */
+export interface BatchRow {
+  id: number;
+  run_id: number;
+  candidate: string;
+  token: string;
+  batch_id: string | null;
+  endpoint: string;
+  input_file_id: string;
+  status: string;
+  request_count: number;
+  completed_count: number | null;
+  failed_count: number | null;
+  created_at: string;
+  finished_at: string | null;
+  output_file_id: string | null;
+  error_file_id: string | null;
+  custom_ids_json: string;
+  collected_at: string | null;
+  note: string | null;
+}
+
+export interface NewBatch {
+  runId: number;
+  candidate: string;
+  token: string;
+  endpoint: string;
+  inputFileId: string;
+  requestCount: number;
+  customIds: readonly string[];
+  createdAt: string;
+}
+
+/** Fields a poll or a collection updates; absent fields keep their value. */
+export interface BatchUpdate {
+  batchId?: string;
+  status?: string;
+  completedCount?: number;
+  failedCount?: number;
+  finishedAt?: string;
+  outputFileId?: string;
+  errorFileId?: string;
+  collectedAt?: string;
+  note?: string;
+}
+
 export interface ScoreRow {
   scorer: string;
   value: number | null;
@@ -204,6 +250,25 @@ export class Store {
       ),
       recordBody: db.prepare('SELECT body_json FROM records WHERE run_id = ? AND record_id = ?').pluck(),
       recordCount: db.prepare('SELECT count(*) FROM records WHERE run_id = ?').pluck(),
+      insertBatch: db.prepare(`INSERT INTO batches (run_id, candidate, token, endpoint, input_file_id, status,
+          request_count, created_at, custom_ids_json)
+        VALUES (@runId, @candidate, @token, @endpoint, @inputFileId, 'submitting', @requestCount, @createdAt,
+          @customIdsJson)`),
+      updateBatch: db.prepare(`UPDATE batches SET
+          batch_id = coalesce(@batchId, batch_id),
+          status = coalesce(@status, status),
+          completed_count = coalesce(@completedCount, completed_count),
+          failed_count = coalesce(@failedCount, failed_count),
+          finished_at = coalesce(@finishedAt, finished_at),
+          output_file_id = coalesce(@outputFileId, output_file_id),
+          error_file_id = coalesce(@errorFileId, error_file_id),
+          collected_at = coalesce(@collectedAt, collected_at),
+          note = coalesce(@note, note)
+        WHERE id = @id`),
+      runBatches: db.prepare('SELECT * FROM batches WHERE run_id = ? ORDER BY id'),
+      openBatches: db.prepare(
+        'SELECT * FROM batches WHERE run_id = ? AND candidate = ? AND collected_at IS NULL ORDER BY id',
+      ),
       countCalls: db.prepare(
         `SELECT count(*) AS n, sum(status = 'error') AS errors, coalesce(sum(cost_usd), 0) AS cost
          FROM calls WHERE run_id = ? AND role = 'candidate'`,
@@ -371,6 +436,47 @@ export class Store {
   /** Replaces the run's stored scorer specs (rescore with new or changed scorers). */
   setRunScorers(runId: number, scorersJson: string): void {
     this.db.prepare('UPDATE runs SET scorers_json = ? WHERE id = ?').run(scorersJson, runId);
+  }
+
+  /** Stores a batch about to be created (status 'submitting'); returns its row id. */
+  insertBatch(b: NewBatch): number {
+    return Number(
+      this.stmts.insertBatch.run({
+        runId: b.runId,
+        candidate: b.candidate,
+        token: b.token,
+        endpoint: b.endpoint,
+        inputFileId: b.inputFileId,
+        requestCount: b.requestCount,
+        createdAt: b.createdAt,
+        customIdsJson: JSON.stringify(b.customIds),
+      }).lastInsertRowid,
+    );
+  }
+
+  updateBatch(id: number, u: BatchUpdate): void {
+    this.stmts.updateBatch.run({
+      id,
+      batchId: u.batchId ?? null,
+      status: u.status ?? null,
+      completedCount: u.completedCount ?? null,
+      failedCount: u.failedCount ?? null,
+      finishedAt: u.finishedAt ?? null,
+      outputFileId: u.outputFileId ?? null,
+      errorFileId: u.errorFileId ?? null,
+      collectedAt: u.collectedAt ?? null,
+      note: u.note ?? null,
+    });
+  }
+
+  /** Every batch of the run, oldest first. */
+  runBatches(runId: number): BatchRow[] {
+    return this.stmts.runBatches.all(runId) as BatchRow[];
+  }
+
+  /** The candidate's batches whose results are not yet call rows: to poll, then collect. */
+  openBatches(runId: number, candidate: string): BatchRow[] {
+    return this.stmts.openBatches.all(runId, candidate) as BatchRow[];
   }
 
   recordCount(runId: number): number {

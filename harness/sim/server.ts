@@ -1,6 +1,13 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type AnswerKey, parseAnswerKey } from './answer.js';
+import {
+  type BatchReply,
+  BatchService,
+  type BatchSimOptions,
+  type BatchSimStats,
+  parseBatchOptions,
+} from './batches.js';
 import { type FaultRule, parseFaults } from './faults.js';
 import { apiError, assertLoopback, JSON_TYPE, readBody } from './http.js';
 import { DEFAULT_PROFILES, parseProfiles, type SimProfile, servedModelOf } from './profiles.js';
@@ -21,6 +28,10 @@ export interface SimOptions {
   logLimit?: number;
   /** Served by GET /v1/chat/completions[/{id}[/messages]] (stored completions, for importers). */
   storedCompletions?: StoredCompletionSeed[];
+  /** Batches: creation to `completed` in this many ms (default 50); see sim/batches.ts. */
+  batchDelayMs?: number;
+  /** Batches expire once this many of their lines are answered (default: never). */
+  batchExpireAfter?: number;
 }
 
 export interface SimServer {
@@ -35,6 +46,10 @@ export interface SimServer {
   setProfiles(profiles: Record<string, SimProfile>): void;
   /** Replaces the stored completions the list endpoints serve. */
   setStoredCompletions(items: StoredCompletionSeed[]): void;
+  /** Batch timing and expiry, for batches already created too. `expireAfter: undefined` clears it. */
+  setBatchOptions(options: Partial<BatchSimOptions>): void;
+  /** Files uploaded, batches created and batch lines answered since the start (reset keeps them). */
+  batchStats(): BatchSimStats;
   /** Clears counters, the log, the prefix cache and fault counts, and reseeds. */
   reset(): void;
   /** Stops listening and destroys every open socket, hanging calls included. */
@@ -63,7 +78,11 @@ export async function startSimulator(opts: SimOptions = {}): Promise<SimServer> 
   });
 
   const stored = new StoredCompletions(opts.storedCompletions);
-  const server = createServer((req, res) => route(sim, req, res, stored));
+  const batches = new BatchService(
+    sim,
+    parseBatchOptions({ delayMs: opts.batchDelayMs, expireAfter: opts.batchExpireAfter }),
+  );
+  const server = createServer((req, res) => route(sim, req, res, stored, batches));
   // Keep client connections alive across bursts; headersTimeout must exceed keepAliveTimeout.
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
@@ -93,6 +112,8 @@ export async function startSimulator(opts: SimOptions = {}): Promise<SimServer> 
       sim.profiles = parseProfiles(p);
     },
     setStoredCompletions: (items) => stored.set(parseStoredCompletions(items)),
+    setBatchOptions: (o) => batches.setOptions(parseBatchOptions(o)),
+    batchStats: () => batches.stats(),
     reset: () => sim.reset(),
     close: () => {
       closing ??= new Promise<void>((resolve) => {
@@ -105,7 +126,13 @@ export async function startSimulator(opts: SimOptions = {}): Promise<SimServer> 
   };
 }
 
-function route(sim: Simulator, req: IncomingMessage, res: ServerResponse, stored: StoredCompletions): void {
+function route(
+  sim: Simulator,
+  req: IncomingMessage,
+  res: ServerResponse,
+  stored: StoredCompletions,
+  batches: BatchService,
+): void {
   const start = performance.now();
   const url = req.url ?? '/';
   const q = url.indexOf('?');
@@ -123,7 +150,24 @@ function route(sim: Simulator, req: IncomingMessage, res: ServerResponse, stored
     res.end(payload);
   };
   if (path.startsWith('/__sim/')) {
-    control(sim, req, path, new URLSearchParams(q < 0 ? '' : url.slice(q + 1)), reply, stored);
+    control(sim, req, path, new URLSearchParams(q < 0 ? '' : url.slice(q + 1)), reply, stored, batches);
+    return;
+  }
+  const batchReply = batches.route(method, path, new URLSearchParams(q < 0 ? '' : url.slice(q + 1)), req);
+  if (batchReply) {
+    const send = (r: BatchReply) => {
+      if (!('raw' in r)) {
+        reply(r.status, r.body);
+        return;
+      }
+      const headers = sim.headers(sim.newIds().requestId, start, r.contentType);
+      headers['content-length'] = r.raw.length;
+      res.writeHead(r.status, headers);
+      res.end(r.raw);
+    };
+    batchReply.then(send, (err: unknown) =>
+      reply(500, apiError(`holdout simulator bug: ${String(err)}`, 'server_error', 'simulator_bug')),
+    );
     return;
   }
   const storedReply =
@@ -173,8 +217,13 @@ function control(
   query: URLSearchParams,
   reply: (status: number, body: unknown) => void,
   stored: StoredCompletions,
+  batches: BatchService,
 ): void {
   const method = req.method ?? 'GET';
+  if (method === 'GET' && path === '/__sim/batches') {
+    reply(200, batches.stats());
+    return;
+  }
   if (method === 'GET' && path === '/__sim/stats') {
     const withLog = query.get('log') !== '0' && query.get('log') !== 'false';
     reply(200, sim.stats.snapshot(withLog));
@@ -196,6 +245,7 @@ function control(
     },
     '/__sim/reset': () => sim.reset(),
     '/__sim/stored': (b) => stored.set(parseStoredCompletions(b)),
+    '/__sim/batch': (b) => batches.setOptions(parseBatchOptions(b)),
   };
   const set = method === 'POST' ? setters[path] : undefined;
   if (!set) {

@@ -50,6 +50,27 @@ interface Ctx {
   timer: NodeJS.Timeout | undefined;
 }
 
+/** What `answer()` computes for one request. */
+interface SimAnswer {
+  output: string;
+  /** Whether the output is the answer-key answer; undefined without a key entry (or for a grade). */
+  correct: boolean | undefined;
+  inputTokens: number;
+  cachedTokens: number;
+  /** Visible plus reasoning tokens. */
+  outputTokens: number;
+  reasoningTokens: number;
+}
+
+/** One answered batch line: what goes into `response` of its output (or error) file line. */
+export interface BatchLineResult {
+  statusCode: number;
+  requestId: string;
+  body: unknown;
+  /** Present on success. */
+  usage?: { inputTokens: number; cachedTokens: number; outputTokens: number; reasoningTokens: number };
+}
+
 interface Step {
   at: number;
   data: string;
@@ -215,12 +236,7 @@ export class Simulator {
     }
     const model = body.model;
     if (typeof model !== 'string' || model === '') {
-      this.sendError(
-        ctx,
-        res,
-        400,
-        apiError('Missing required parameter: `model`.', undefined, null, 'model'),
-      );
+      this.sendError(ctx, res, 400, missingModel());
       return;
     }
     ctx.model = model;
@@ -229,17 +245,13 @@ export class Simulator {
     ctx.stream = body.stream === true;
     const promptParam = ctx.endpoint === 'chat' ? 'messages' : 'input';
     const prompt = body[promptParam];
-    const promptOk = ctx.endpoint === 'chat' ? Array.isArray(prompt) && prompt.length > 0 : !!prompt;
-    if (!promptOk || !(typeof prompt === 'string' || Array.isArray(prompt))) {
-      const msg = `Missing required parameter: \`${promptParam}\`.`;
-      this.sendError(ctx, res, 400, apiError(msg, undefined, 'missing_required_parameter', promptParam));
+    if (!promptPresent(ctx.endpoint, prompt)) {
+      this.sendError(ctx, res, 400, missingPrompt(promptParam));
       return;
     }
     const resolved = resolveModel(model, this.profiles);
     if (!resolved) {
-      const known = Object.keys(this.profiles).join(', ');
-      const msg = `The model \`${model}\` does not exist in this simulator (models: ${known}).`;
-      this.sendError(ctx, res, 404, apiError(msg, 'invalid_request_error', 'model_not_found', 'model'));
+      this.sendError(ctx, res, 404, unknownModel(model, this.profiles));
       return;
     }
     ctx.servedModel = resolved.servedModel;
@@ -258,34 +270,18 @@ export class Simulator {
     ctx: Ctx,
     res: ServerResponse,
     body: Record<string, unknown>,
-    { name, profile }: ResolvedModel,
+    resolved: ResolvedModel,
     truncate: boolean,
   ): void {
-    const prompt = ctx.endpoint === 'chat' ? serializeChatPrompt(body) : serializeResponsesPrompt(body);
-    ctx.inputTokens = countTokens(prompt);
-    ctx.cachedTokens = this.cache.lookupAndStore(name, prompt, ctx.inputTokens);
-    const key = promptKey(body);
-    const graded = gradeAsJudge(body, {
-      seed: this.seed,
-      model: name,
-      positionBias: profile.positionBias ?? 0,
-    });
-    const answer =
-      graded !== undefined
-        ? { output: graded }
-        : simulateAnswer({
-            seed: this.seed,
-            model: name,
-            key,
-            entry: Object.hasOwn(this.answerKey, key) ? this.answerKey[key] : undefined,
-            accuracy: profile.accuracy,
-            maxTokens: maxTokensOf(body),
-          });
+    const { profile } = resolved;
     // A truncated stream sends (and logs) only the first half of the text, then stops.
-    ctx.output = truncate && ctx.stream ? firstHalf(answer.output) : answer.output;
+    const answer = this.answer(ctx.endpoint, body, resolved, truncate && ctx.stream);
+    ctx.inputTokens = answer.inputTokens;
+    ctx.cachedTokens = answer.cachedTokens;
+    ctx.output = answer.output;
     ctx.correct = answer.correct;
-    ctx.reasoningTokens = profile.reasoningTokens ?? 0;
-    ctx.outputTokens = countTokens(ctx.output) + ctx.reasoningTokens;
+    ctx.reasoningTokens = answer.reasoningTokens;
+    ctx.outputTokens = answer.outputTokens;
     const latency = sampleLatency(profile, this.latencyRng);
     ctx.latencyMs = latency;
     const call: SimCall = {
@@ -313,6 +309,105 @@ export class Simulator {
       if (truncate) this.sendTruncated(ctx, res, payload);
       else this.send(ctx, res, 200, payload);
     });
+  }
+
+  /**
+   * The answer and usage of one request, computed the same way for a live call and a batch line:
+   * prompt tokens, prefix-cache hits, the judge's grade or the answer-key answer, output tokens.
+   * `cut` keeps only the first half of the text (a truncated stream sends no more).
+   */
+  private answer(
+    endpoint: Endpoint,
+    body: Record<string, unknown>,
+    { name, profile }: ResolvedModel,
+    cut: boolean,
+  ): SimAnswer {
+    const prompt = endpoint === 'chat' ? serializeChatPrompt(body) : serializeResponsesPrompt(body);
+    const inputTokens = countTokens(prompt);
+    const cachedTokens = this.cache.lookupAndStore(name, prompt, inputTokens);
+    const key = promptKey(body);
+    const graded = gradeAsJudge(body, {
+      seed: this.seed,
+      model: name,
+      positionBias: profile.positionBias ?? 0,
+    });
+    const answer =
+      graded !== undefined
+        ? { output: graded, correct: undefined }
+        : simulateAnswer({
+            seed: this.seed,
+            model: name,
+            key,
+            entry: Object.hasOwn(this.answerKey, key) ? this.answerKey[key] : undefined,
+            accuracy: profile.accuracy,
+            maxTokens: maxTokensOf(body),
+          });
+    const output = cut ? firstHalf(answer.output) : answer.output;
+    const reasoningTokens = profile.reasoningTokens ?? 0;
+    return {
+      output,
+      correct: answer.correct,
+      inputTokens,
+      cachedTokens,
+      reasoningTokens,
+      outputTokens: countTokens(output) + reasoningTokens,
+    };
+  }
+
+  /**
+   * One line of a batch (harness/sim/batches.ts): checked and answered like a live call of the
+   * same body — same answer, usage and faults — but at once: no latency, no streaming, no call log.
+   */
+  batchLine(endpoint: Endpoint, body: unknown): BatchLineResult {
+    const { requestId, hex } = this.newIds();
+    const fail = (statusCode: number, error: ApiErrorBody): BatchLineResult => ({
+      statusCode,
+      requestId,
+      body: error,
+    });
+    if (!body || typeof body !== 'object' || Array.isArray(body)) {
+      return fail(
+        400,
+        apiError('The `body` of a batch request must be a JSON object.', undefined, null, 'body'),
+      );
+    }
+    const request = body as Record<string, unknown>;
+    const model = request.model;
+    if (typeof model !== 'string' || model === '') return fail(400, missingModel());
+    if (request.stream === true) {
+      return fail(400, apiError('Streaming is not supported in batch requests.', undefined, null, 'stream'));
+    }
+    const param = endpoint === 'chat' ? 'messages' : 'input';
+    if (!promptPresent(endpoint, request[param])) return fail(400, missingPrompt(param));
+    const resolved = resolveModel(model, this.profiles);
+    if (!resolved) return fail(404, unknownModel(model, this.profiles));
+    const rule = this.faults.pick(model, resolved.name);
+    if (rule) {
+      // Faults of the transport (reset, hang, truncate, malformed) have no meaning inside a batch:
+      // there, they come back as the server error they stand for.
+      const e = faultError(rule, model) ?? {
+        status: 500,
+        body: apiError(`The server had an error ${SIMULATED}.`, 'server_error'),
+      };
+      return fail(e.status, e.body);
+    }
+    const answer = this.answer(endpoint, request, resolved, false);
+    const call: SimCall = {
+      hex,
+      created: Math.floor(Date.now() / 1000),
+      servedModel: resolved.servedModel,
+      output: answer.output,
+      inputTokens: answer.inputTokens,
+      cachedTokens: answer.cachedTokens,
+      outputTokens: answer.outputTokens,
+      reasoningTokens: answer.reasoningTokens,
+    };
+    return {
+      statusCode: 200,
+      requestId,
+      body: endpoint === 'chat' ? chatCompletion(call) : responsesBody(call, request),
+      usage: answer,
+    };
   }
 
   /**
@@ -370,26 +465,12 @@ export class Simulator {
     const retry: OutgoingHttpHeaders = {};
     if (rule.retryAfterMs !== undefined) retry['retry-after-ms'] = String(rule.retryAfterMs);
     if (rule.retryAfterSec !== undefined) retry['retry-after'] = String(rule.retryAfterSec);
-    const note = '(simulated by the holdout simulator)';
+    const error = faultError(rule, ctx.model);
+    if (error) {
+      this.sendError(ctx, res, error.status, error.body, retry);
+      return;
+    }
     switch (rule.kind) {
-      case 'rate_limit': {
-        const msg = `Rate limit reached for ${ctx.model} on requests per min ${note}.`;
-        this.sendError(ctx, res, 429, apiError(msg, 'requests', 'rate_limit_exceeded'), retry);
-        return;
-      }
-      case 'insufficient_quota': {
-        const msg = `You exceeded your current quota, please check your plan and billing details ${note}.`;
-        this.sendError(ctx, res, 429, apiError(msg, 'insufficient_quota', 'insufficient_quota'), retry);
-        return;
-      }
-      case 'server_error':
-        this.sendError(ctx, res, 500, apiError(`The server had an error ${note}.`, 'server_error'), retry);
-        return;
-      case 'unavailable': {
-        const msg = `The server is overloaded or not ready yet ${note}.`;
-        this.sendError(ctx, res, 503, apiError(msg, 'server_error'), retry);
-        return;
-      }
       case 'reset':
         res.destroy();
         this.finish(ctx);
@@ -459,4 +540,55 @@ function maxTokensOf(body: Record<string, unknown>): number | undefined {
     if (typeof v === 'number' && Number.isFinite(v) && v > 0) return Math.floor(v);
   }
   return undefined;
+}
+
+const SIMULATED = '(simulated by the holdout simulator)';
+
+/** The error response a fault rule answers with; undefined for faults of the transport itself. */
+function faultError(rule: FaultRule, model: string): { status: number; body: ApiErrorBody } | undefined {
+  switch (rule.kind) {
+    case 'rate_limit': {
+      const msg = `Rate limit reached for ${model} on requests per min ${SIMULATED}.`;
+      return { status: 429, body: apiError(msg, 'requests', 'rate_limit_exceeded') };
+    }
+    case 'insufficient_quota': {
+      const msg = `You exceeded your current quota, please check your plan and billing details ${SIMULATED}.`;
+      return { status: 429, body: apiError(msg, 'insufficient_quota', 'insufficient_quota') };
+    }
+    case 'server_error':
+      return { status: 500, body: apiError(`The server had an error ${SIMULATED}.`, 'server_error') };
+    case 'unavailable':
+      return {
+        status: 503,
+        body: apiError(`The server is overloaded or not ready yet ${SIMULATED}.`, 'server_error'),
+      };
+    default:
+      return undefined;
+  }
+}
+
+function missingModel(): ApiErrorBody {
+  return apiError('Missing required parameter: `model`.', undefined, null, 'model');
+}
+
+function missingPrompt(param: string): ApiErrorBody {
+  return apiError(
+    `Missing required parameter: \`${param}\`.`,
+    undefined,
+    'missing_required_parameter',
+    param,
+  );
+}
+
+function unknownModel(model: string, profiles: Record<string, SimProfile>): ApiErrorBody {
+  const known = Object.keys(profiles).join(', ');
+  const msg = `The model \`${model}\` does not exist in this simulator (models: ${known}).`;
+  return apiError(msg, 'invalid_request_error', 'model_not_found', 'model');
+}
+
+/** Chat needs a non-empty `messages` array; Responses a non-empty `input` string or array. */
+function promptPresent(endpoint: Endpoint, prompt: unknown): boolean {
+  return endpoint === 'chat'
+    ? Array.isArray(prompt) && prompt.length > 0
+    : (typeof prompt === 'string' && prompt !== '') || (Array.isArray(prompt) && prompt.length > 0);
 }

@@ -1,0 +1,55 @@
+import type OpenAI from 'openai';
+import type { ApiStyle } from '../../datasets/record.js';
+import type { Store } from '../../results/store.js';
+import type { BoundScorer } from '../../scorers/index.js';
+import type { Clock } from '../clock.js';
+import type { PriceRule } from '../pricing.js';
+import type { BatchLimits } from './input.js';
+
+/** Whether a configured candidate runs through the Batch API: `batch: true`, or `mode: batch` for the run. */
+export function isBatchCandidate(c: { batch?: boolean; replay?: boolean }, run: { mode?: string }): boolean {
+  return !c.replay && (c.batch === true || run.mode === 'batch');
+}
+
+export interface BatchCandidatePlan {
+  id: string;
+  model: string;
+  api: ApiStyle;
+  params: Record<string, unknown>;
+  price: PriceRule;
+  client: OpenAI;
+  /** Its endpoint is the in-process simulator, whose batches end with the process that started it. */
+  ephemeral: boolean;
+}
+
+export interface BatchPlan {
+  runId: number;
+  candidates: BatchCandidatePlan[];
+  repeats: number;
+  /** Send again the work items whose stored row is an error (the new row replaces it). */
+  retryErrors: boolean;
+  /** The longest wait between two polls; the first polls come sooner (1 s, doubling). */
+  pollMs: number;
+  /** Retries of a failed Files or Batches call, and failed polls in a row tolerated per batch. */
+  maxRetries: number;
+  /** Per upload or download of a file. */
+  transferTimeoutMs: number;
+  /** Per input file; default the Batch API's (harness/batch/input.ts). */
+  limits?: BatchLimits;
+  /** No new batch is submitted once `spent()` reaches it: a batch's cost is known only when it ends. */
+  budgetUsd?: number;
+}
+
+export interface BatchDeps {
+  store: Store;
+  /** The run's scorers; deferred (model-graded) ones are skipped here and run in the scoring pass. */
+  scorers: BoundScorer[];
+  clock: Clock;
+  /** Progress and notices. */
+  stderr: NodeJS.WritableStream;
+  signal?: AbortSignal;
+  /** Uniform in [0, 1): backoff jitter. */
+  random?: () => number;
+  /** The run's recorded spend, every role, for the budget. */
+  spent?: () => number;
+}
