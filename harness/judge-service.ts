@@ -26,8 +26,6 @@ export interface JudgeServiceOptions {
   /** The run's candidate ids (pairwise baselines are checked against them). */
   candidates: readonly string[];
   policy: AttemptPolicy;
-  /** Told of every judge call stored (cost, progress). */
-  onCall?: (costUsd: number) => void;
 }
 
 /**
@@ -35,12 +33,16 @@ export interface JudgeServiceOptions {
  * stored row per call (role 'judge', candidate = the judged candidate, aux = scorer[:order]) so
  * that judge cost stays apart from the candidates', and a rerun reuses every stored answer.
  */
-export function judgeService(opts: JudgeServiceOptions): JudgeService & { halted?: string } {
+export function judgeService(
+  opts: JudgeServiceOptions,
+): JudgeService & { halted?: string /** USD of the judge calls this service made. */; spent(): number } {
   const { store, runId, policy } = opts;
   const byId = new Map(opts.judges.map((j) => [j.id, j]));
   const limits = new Map(opts.judges.map((j) => [j.id, pLimit(j.concurrency ?? Number.POSITIVE_INFINITY)]));
   const candidates = new Set(opts.candidates);
-  const service: JudgeService & { halted?: string } = {
+  let spent = 0;
+  const service: JudgeService & { halted?: string; spent(): number } = {
+    spent: () => spent,
     has: (judge) => byId.has(judge),
     hasCandidate: (c) => candidates.has(c),
     outputOf(candidate, recordId, repeat) {
@@ -77,7 +79,7 @@ export function judgeService(opts: JudgeServiceOptions): JudgeService & { halted
         policy.clock.isoNow(),
       );
       store.recordCall(row, [], stored?.status === 'error');
-      opts.onCall?.(row.costUsd ?? 0);
+      spent += row.costUsd ?? 0;
       if (!outcome.completion) {
         const f = outcome.failure!;
         throw new Error(`judge call failed after ${outcome.attempts} attempts: ${f.kind}: ${f.message}`);

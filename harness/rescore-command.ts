@@ -104,7 +104,6 @@ export async function rescoreCommand(
     sim = await startSimulatorIfNeeded(needJudges, simulator);
     const timeoutMs = stored.timeout_ms ?? 120_000;
     const ctx = { env: io.env, clock: io.clock, timeoutMs, simUrl: sim?.url, makeClient: io.makeClient };
-    let judgeCostUsd = 0;
     const service =
       needJudges.length > 0
         ? judgeService({
@@ -113,9 +112,6 @@ export async function rescoreCommand(
             judges: needJudges.map((j) => ({ ...j, provider: connectEndpoint(j, ctx) })),
             candidates: store.candidates(run.id).map((c) => c.candidate),
             policy: { maxRetries: stored.max_retries ?? 4, timeoutMs, clock: io.clock, signal: io.signal },
-            onCall: (cost) => {
-              judgeCostUsd += cost;
-            },
           })
         : undefined;
     // Built before anything is discarded: a scorer that cannot be built leaves the run as it was.
@@ -142,10 +138,10 @@ export async function rescoreCommand(
       clock: io.clock,
       stderr: io.stderr,
       signal: io.signal,
-      spent: () => judgeCostUsd,
+      spent: () => service?.spent() ?? 0,
       halted: () => service?.halted,
     });
-    return { ...pass, recomputed, applied, judgeCostUsd };
+    return { ...pass, recomputed, applied, judgeCostUsd: service?.spent() ?? 0 };
   } finally {
     await sim?.close();
   }

@@ -117,7 +117,6 @@ export async function runCommand(store: Store, opts: RunCommandOptions, io: RunI
           replay: c.replay,
         }),
       );
-    let judgeSpent = 0;
     const judges =
       judgeEndpoints.length > 0
         ? judgeService({
@@ -130,9 +129,6 @@ export async function runCommand(store: Store, opts: RunCommandOptions, io: RunI
               timeoutMs: config.timeout_ms,
               clock: io.clock,
               signal: io.signal,
-            },
-            onCall: (cost) => {
-              judgeSpent += cost;
             },
           })
         : undefined;
@@ -227,10 +223,12 @@ export async function runCommand(store: Store, opts: RunCommandOptions, io: RunI
         clock: io.clock,
         stderr: io.stderr,
         signal: io.signal,
-        spent: () => judgeSpent,
+        spent: () => judges?.spent() ?? 0,
         halted: () => judges?.halted,
         stopBefore: () =>
-          budget !== undefined && summary.costUsd + spentApart + judgeSpent >= budget ? 'budget' : undefined,
+          budget !== undefined && summary.costUsd + spentApart + (judges?.spent() ?? 0) >= budget
+            ? 'budget'
+            : undefined,
       });
       summary.scoring = pass;
       if (pass.halted) {
