@@ -64,9 +64,20 @@ export interface RunOutcome {
  * streaming), not what only changes speed (concurrency, timeouts, retries).
  */
 export function configHash(cfg: ResolvedConfig, datasetHash: string): string {
-  // `batch: false` and `mode: live` are left out, so that runs made before batch mode existed keep
-  // their hash (and resume); the poll interval only changes speed.
-  const endpoint = ({ concurrency: _c, batch, ...e }: ResolvedCandidate) => (batch ? { ...e, batch } : e);
+  // The fields of the first release, in its order; `replay`, `batch` and `mode: batch` only when set,
+  // so that a config written before they existed keeps its hash (and an unfinished run resumes).
+  // Concurrency and the batch poll interval only change speed.
+  const endpoint = (c: ResolvedCandidate) => ({
+    id: c.id,
+    model: c.model,
+    api: c.api,
+    ...(c.base_url !== undefined ? { base_url: c.base_url } : {}),
+    api_key_env: c.api_key_env,
+    params: c.params,
+    price: c.price,
+    ...(c.replay ? { replay: true } : {}),
+    ...(c.batch ? { batch: true } : {}),
+  });
   const material = {
     suite: cfg.suite,
     datasetHash,

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../harness/config.js';
 import { HarnessError } from '../../harness/errors.js';
 import { sampleConfigPath } from '../../harness/paths.js';
+import { configHash } from '../../harness/run-command.js';
 
 function write(text: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'holdout-cfg-'));
@@ -84,5 +85,19 @@ describe('loadConfig', () => {
     const missing = errorOf(() => loadConfig('/nonexistent/holdout.yaml'));
     expect(missing.code).toBe('CONFIG_NOT_FOUND');
     expect(missing.message).toContain('/nonexistent/holdout.yaml');
+  });
+});
+
+describe('configHash', () => {
+  it('is what earlier releases computed for the same config, so their unfinished runs still resume', () => {
+    // Computed by the release before replay, judges, import, budgets and batch mode existed
+    // (commit ad87b16), for the bundled sample config and dataset hash 'h'.
+    const cfg = loadConfig(sampleConfigPath());
+    expect(configHash(cfg, 'h')).toBe('a53f68c8c87c62aca9d48037b9e923b49a4b47efab0205eb2e38e79a1ded63cc');
+    // Options that change results change it; speed settings do not.
+    expect(configHash({ ...cfg, repeats: 2 }, 'h')).not.toBe(configHash(cfg, 'h'));
+    const batched = { ...cfg, candidates: cfg.candidates.map((c) => ({ ...c, batch: true })) };
+    expect(configHash(batched, 'h')).not.toBe(configHash(cfg, 'h'));
+    expect(configHash({ ...cfg, concurrency: 3, timeout_ms: 5 }, 'h')).toBe(configHash(cfg, 'h'));
   });
 });
