@@ -1,9 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_PROFILES, loadAnswerKey, type SimServer, startSimulator } from '../../harness/sim/index.js';
-import { answerKeyPath, runCli, sampleSlice, tempDir } from '../support/cli.js';
+import { answerKeyPath, runCli, sampleSlice, tempDir, queryDb } from '../support/cli.js';
 
 const ENV = { HOLDOUT_TEST_KEY: 'test-key-not-secret' };
 /** USD per 1M tokens, Standard tier. */
@@ -78,14 +77,7 @@ function writeConfig(
 }
 
 type Row = Record<string, unknown>;
-function query(db: string, sql: string): Row[] {
-  const d = new Database(db, { readonly: true });
-  try {
-    return d.prepare(sql).all() as Row[];
-  } finally {
-    d.close();
-  }
-}
+const query = (db: string, sql: string): Row[] => queryDb(db, sql);
 const calls = (db: string) => query(db, 'SELECT * FROM calls ORDER BY id');
 const batches = (db: string) => query(db, 'SELECT * FROM batches ORDER BY id');
 const scoreCount = (db: string, callId: unknown) =>

@@ -1,8 +1,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { answerKeyPath, runCli, sampleSlice, tempDir } from '../support/cli.js';
+import { answerKeyPath, queryDb, runCli, sampleSlice, tempDir } from '../support/cli.js';
 
 function setup(concurrency: number) {
   const dir = tempDir();
@@ -21,20 +20,11 @@ function setup(concurrency: number) {
   return { dir, config, db: join(dir, 'h.db') };
 }
 
-const spent = (db: string) => {
-  const d = new Database(db, { readonly: true });
-  try {
-    return d
-      .prepare('SELECT count(*) AS n, coalesce(sum(cost_usd), 0) AS usd, max(cost_usd) AS max FROM calls')
-      .get() as {
-      n: number;
-      usd: number;
-      max: number;
-    };
-  } finally {
-    d.close();
-  }
-};
+const spent = (db: string) =>
+  queryDb<{ n: number; usd: number; max: number }>(
+    db,
+    'SELECT count(*) AS n, coalesce(sum(cost_usd), 0) AS usd, max(cost_usd) AS max FROM calls',
+  )[0]!;
 
 describe('budget cap and dry run', () => {
   it('stops issuing calls at the budget, keeps what was paid for, and resumes when the budget is raised', async () => {

@@ -1,9 +1,8 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { packageRoot } from '../../harness/paths.js';
-import { runCli, tempDir } from '../support/cli.js';
+import { queryDb, runCli, tempDir } from '../support/cli.js';
 
 const LOG = join(packageRoot(), 'test/fixtures/import/chat-log.jsonl');
 
@@ -33,11 +32,10 @@ describe('import: in a run config', () => {
     expect(lines.length).toBeLessThanOrEqual(logLines);
     expect(JSON.parse(lines[0]!).tags.source).toBe('prod');
 
-    const d = new Database(db, { readonly: true });
-    const prod = d
-      .prepare(`SELECT status, count(*) AS n FROM calls WHERE candidate = 'production' GROUP BY status`)
-      .all() as { status: string; n: number }[];
-    d.close();
+    const prod = queryDb<{ status: string; n: number }>(
+      db,
+      `SELECT status, count(*) AS n FROM calls WHERE candidate = 'production' GROUP BY status`,
+    );
     expect(prod.reduce((s, r) => s + r.n, 0)).toBe(lines.length);
     expect(prod.find((r) => r.status === 'ok')!.n).toBeGreaterThan(0);
 

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_PROFILES, loadAnswerKey, type SimServer, startSimulator } from '../../harness/sim/index.js';
-import { answerKeyPath, runCli, sampleSlice, tempDir } from '../support/cli.js';
+import { answerKeyPath, queryDb, runCli, sampleSlice, tempDir } from '../support/cli.js';
 
 /**
  * Model-graded scorers end to end: candidates and judges on the simulator, whose judge answers are
@@ -67,14 +67,7 @@ function setup(): { dir: string; config: string; db: string } {
 }
 
 type Row = Record<string, unknown>;
-function query(db: string, sql: string, ...args: unknown[]): Row[] {
-  const d = new Database(db, { readonly: true });
-  try {
-    return d.prepare(sql).all(...args) as Row[];
-  } finally {
-    d.close();
-  }
-}
+const query = (db: string, sql: string, ...args: unknown[]): Row[] => queryDb(db, sql, ...args);
 
 const fold = (s: string) => s.trim().replace(/\s+/g, ' ').toLowerCase();
 

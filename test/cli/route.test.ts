@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { packageRoot } from '../../harness/paths.js';
 import type { RouteResult } from '../../results/route.js';
-import { answerKeyPath, runCli, sampleSlice, tempDir } from '../support/cli.js';
+import { answerKeyPath, queryDb, runCli, sampleSlice, tempDir } from '../support/cli.js';
 
 /*
  * End to end through the CLI: a small bake-off on the in-process simulator (every 7th sample record,
@@ -69,14 +69,7 @@ beforeAll(async () => {
   expect(res.code, res.stderr).toBe(0);
 }, 60_000);
 
-function query<T>(sql: string, ...params: unknown[]): T {
-  const d = new Database(db, { readonly: true });
-  try {
-    return d.prepare(sql).get(...params) as T;
-  } finally {
-    d.close();
-  }
-}
+const query = <T>(sql: string, ...params: unknown[]): T => queryDb<T>(db, sql, ...params)[0]!;
 
 describe('holdout route', () => {
   it('a classifier router end to end on the simulator: stored as router rows, paid for by the policy, resumable', async () => {

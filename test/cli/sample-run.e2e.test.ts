@@ -1,8 +1,7 @@
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { answerKeyPath, runCli, sampleSlice, tempDir } from '../support/cli.js';
+import { answerKeyPath, queryDb, runCli, sampleSlice, tempDir } from '../support/cli.js';
 
 describe('a run over a drawn sample', () => {
   it('stores the sample manifest (seed, strata, split) with the run, and warns when the file changed since', async () => {
@@ -40,12 +39,10 @@ describe('a run over a drawn sample', () => {
     const run = await runCli(['run', config, '--db', db]);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stderr).not.toMatch(/changed after/);
-    const stored = () => {
-      const d = new Database(db, { readonly: true });
-      const rows = d.prepare('SELECT config_json FROM runs ORDER BY id').all() as { config_json: string }[];
-      d.close();
-      return rows.map((r) => JSON.parse(r.config_json) as { sample?: Record<string, unknown> });
-    };
+    const stored = () =>
+      queryDb<{ config_json: string }>(db, 'SELECT config_json FROM runs ORDER BY id').map(
+        (r) => JSON.parse(r.config_json) as { sample?: Record<string, unknown> },
+      );
     expect(stored()[0]!.sample).toMatchObject({
       seed: 7,
       size: 12,

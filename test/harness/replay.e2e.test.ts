@@ -1,9 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_PROFILES, type SimServer, startSimulator } from '../../harness/sim/index.js';
-import { runCli, tempDir } from '../support/cli.js';
+import { queryDb, runCli, tempDir } from '../support/cli.js';
 
 let sim: SimServer;
 beforeAll(async () => {
@@ -91,20 +90,16 @@ describe('the production response as a candidate (replay: true)', () => {
     // but exit code 0 (errors are rows, not a failed run).
     expect(out.code, out.stderr).toBe(0);
     expect(sim.stats().requests - before).toBe(3); // the sim candidate only
-    const d = new Database(db, { readonly: true });
-    const rows = d
-      .prepare(
-        `SELECT record_id, status, output, tool_calls_json, cost_usd, latency_ms, input_tokens, cached_tokens,
-           output_tokens, reasoning_tokens, served_model, request_id, error_kind, attempts
-         FROM calls WHERE candidate = 'production' ORDER BY record_id`,
-      )
-      .all() as Record<string, unknown>[];
-    const score = d
-      .prepare(
-        `SELECT s.passed FROM scores s JOIN calls c ON c.id = s.call_id WHERE c.candidate = 'production' AND c.record_id = 'r1'`,
-      )
-      .get() as { passed: number };
-    d.close();
+    const rows = queryDb(
+      db,
+      `SELECT record_id, status, output, tool_calls_json, cost_usd, latency_ms, input_tokens, cached_tokens,
+         output_tokens, reasoning_tokens, served_model, request_id, error_kind, attempts
+       FROM calls WHERE candidate = 'production' ORDER BY record_id`,
+    );
+    const [score] = queryDb<{ passed: number }>(
+      db,
+      `SELECT s.passed FROM scores s JOIN calls c ON c.id = s.call_id WHERE c.candidate = 'production' AND c.record_id = 'r1'`,
+    );
     // gpt-5.4-mini list price per 1M tokens: input $0.75, cached input $0.075, output $4.50.
     // r1: (1200 − 1024) × 0.75 + 1024 × 0.075 + 300 × 4.5 = 132 + 76.8 + 1350 = 1558.8 µ$ (reasoning is in the 300).
     expect(rows[0]).toMatchObject({
@@ -120,7 +115,7 @@ describe('the production response as a candidate (replay: true)', () => {
       attempts: 0,
     });
     expect(rows[0]!.cost_usd).toBeCloseTo(0.0015588, 12);
-    expect(score.passed).toBe(1);
+    expect(score!.passed).toBe(1);
     // r2 (a Response with a function call): 5000 × 0.75 + 100 × 4.5 = 4200 µ$.
     expect(rows[1]).toMatchObject({
       status: 'ok',

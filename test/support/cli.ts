@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import Database from 'better-sqlite3';
 import { main } from '../../harness/cli/main.js';
 import { packageRoot } from '../../harness/paths.js';
 
@@ -45,4 +46,14 @@ export function sampleSlice(
 
 export function answerKeyPath(): string {
   return join(packageRoot(), 'datasets/sample/answer-key.json');
+}
+
+/** The rows a query returns from a database file, opened read-only and closed again. */
+export function queryDb<T = Record<string, unknown>>(path: string, sql: string, ...params: unknown[]): T[] {
+  const d = new Database(path, { readonly: true });
+  try {
+    return d.prepare(sql).all(...params) as T[];
+  } finally {
+    d.close();
+  }
 }
