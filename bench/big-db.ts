@@ -3,8 +3,8 @@
  * candidates answering the same records, one score per call, tags for slicing, a realistic share of
  * flips between the two. What `report` and `compare` are benchmarked over.
  */
-import { Store } from '../results/store.js';
-import { mulberry32 } from '../results/paired.js';
+import { Store } from '../results/store/store.js';
+import { mulberry32 } from '../results/stats/paired.js';
 
 const TASKS = ['classify', 'extract', 'reformat'];
 const TENANTS = ['acme', 'quill', 'bluefin', 'pine'];

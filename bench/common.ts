@@ -2,7 +2,7 @@
  * Shared by the benchmark's three kinds of process: the orchestrator (run.ts), the simulator
  * (sim-process.ts) and the scenario children (scenario.ts), which talk over Node's IPC channel.
  */
-import type { NewRecord } from '../results/store.js';
+import type { NewRecord } from '../results/store/store.js';
 
 /** Simulated models the bench drives; the simulator process serves all of them at once. */
 export const BENCH_PROFILES = {

@@ -11,14 +11,14 @@ import { Writable } from 'node:stream';
 import OpenAI from 'openai';
 import type { HoldoutRecord } from '../datasets/record.js';
 import { systemClock } from '../harness/clock.js';
-import { resolvePrice } from '../harness/pricing.js';
-import { progressReporter } from '../harness/progress.js';
+import { resolvePrice } from '../harness/providers/pricing.js';
+import { progressReporter } from '../harness/run/progress.js';
 import { openaiProvider } from '../harness/providers/openai.js';
-import { buildRequest } from '../harness/request.js';
-import { type CandidatePlan, type RunPlan, runEval } from '../harness/runner.js';
+import { buildRequest } from '../harness/providers/request.js';
+import { type CandidatePlan, type RunPlan, runEval } from '../harness/run/runner.js';
 import type { SimCallLog, SimStats } from '../harness/sim/index.js';
-import { percentile } from '../results/stats.js';
-import { type NewRecord, Store } from '../results/store.js';
+import { percentile } from '../results/stats/stats.js';
+import { type NewRecord, Store } from '../results/store/store.js';
 import { buildScorers, ScorerSpec } from '../scorers/index.js';
 import {
   type ChildMessage,

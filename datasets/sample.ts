@@ -19,7 +19,7 @@
 import { createHash } from 'node:crypto';
 import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
-import { cell, fixedWidth } from '../results/format.js';
+import { cell, fixedWidth } from '../results/render/format.js';
 import type { Clock } from '../harness/clock.js';
 import { HarnessError } from '../harness/errors.js';
 import { mulberry32 } from '../harness/random.js';

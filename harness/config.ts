@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { IMPORT_FORMATS, ImportSpec } from '../datasets/import/index.js';
 import { ScorerSpec } from '../scorers/index.js';
 import { HarnessError } from './errors.js';
-import { Price, type PriceRule, resolvePrice } from './pricing.js';
+import { Price, type PriceRule, resolvePrice } from './providers/pricing.js';
 
 /** The value of `base_url` that asks for holdout's in-process simulator instead of a real endpoint. */
 export const SIMULATOR = 'simulator';

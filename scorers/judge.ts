@@ -1,51 +1,17 @@
 import { z } from 'zod';
 import { contentText, type HoldoutRecord, requestTurns } from '../datasets/record.js';
+import type { JudgedCall, JudgeService } from './judge-service.js';
 import type { Score, ScoreInput, Scorer, ScorerContext, ScorerFactory } from './types.js';
 import { UNSCORED } from './types.js';
 import { clip } from './util.js';
+
+export type { JudgeCallKey, JudgedCall, JudgeRequest, JudgeService } from './judge-service.js';
 
 /**
  * Model-graded scorers. A judge is an endpoint declared under `judges:` in the run config; the
  * scorer builds the judge's prompt, asks for structured output, and parses it. The calls go through
  * the run's machinery (`JudgeService`): retries, the store (role `judge`), resume, cost kept apart.
  */
-
-/** What a judge scorer needs from the run; the runner provides it (harness/judge-service.ts). */
-export interface JudgeService {
-  /** Whether the run declares this judge. */
-  has(judge: string): boolean;
-  /**
-   * One judge call, keyed so that a rerun reuses a stored answer instead of paying twice.
-   * Resolves to the judge's text, or rejects with the judge call's error.
-   */
-  ask(judge: string, request: JudgeRequest, key: JudgeCallKey): Promise<string>;
-  /** The stored output of another candidate on the same record and repeat (pairwise baselines). */
-  outputOf(candidate: string, recordId: string, repeat: number): string | undefined;
-  /** Whether the run has this candidate (a pairwise baseline must be one). */
-  hasCandidate(candidate: string): boolean;
-}
-
-export interface JudgeRequest {
-  system: string;
-  user: string;
-  /** Structured output: a JSON Schema the reply must follow, named so that logs say what asked. */
-  schema: { name: string; schema: Record<string, unknown> };
-}
-
-export interface JudgeCallKey {
-  recordId: string;
-  /** The candidate whose output is judged. */
-  candidate: string;
-  repeat: number;
-  /** The scorer's name, plus the order for a pairwise judge: tells several judge calls apart. */
-  aux: string;
-}
-
-/** Where the judged output comes from; the runner adds it to every ScoreInput of a stored call. */
-export interface JudgedCall {
-  candidate: string;
-  repeat: number;
-}
 
 const judgeFields = {
   /** The `id` of an entry under `judges:`. */

@@ -1,5 +1,5 @@
 import type { Clock } from '../../harness/clock.js';
-import { formatDuration } from '../../harness/progress.js';
+import { formatDuration } from '../../harness/run/progress.js';
 import type { SkipReason, SourceInfo } from './types.js';
 
 export interface SkipExample {

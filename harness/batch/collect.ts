@@ -1,7 +1,7 @@
 import type { Batch } from 'openai/resources/batches';
 import type { HoldoutRecord } from '../../datasets/record.js';
-import type { BatchRow, ScoreRow } from '../../results/store.js';
-import { callRowFrom } from '../attempt.js';
+import type { BatchRow, ScoreRow } from '../../results/store/store.js';
+import { callRowFrom } from '../run/attempt.js';
 import { ControlError, Interrupted, linked, withRetries } from './control.js';
 import { classifyError } from '../providers/openai.js';
 import { parseCustomId } from './custom-id.js';

@@ -1,6 +1,6 @@
-import { backoffMs } from '../attempt.js';
+import { backoffMs } from '../run/attempt.js';
 import type { Clock } from '../clock.js';
-import type { RetryDecision } from '../provider.js';
+import type { RetryDecision } from '../providers/provider.js';
 import { classifyError } from '../providers/openai.js';
 
 export interface ControlPolicy {

@@ -1,7 +1,7 @@
 import OpenAI from 'openai';
 import type { ApiStyle } from '../../datasets/record.js';
-import type { CallOutcome } from '../attempt.js';
-import type { Completion, RetryDecision } from '../provider.js';
+import type { CallOutcome } from '../run/attempt.js';
+import type { Completion, RetryDecision } from '../providers/provider.js';
 import { classifyError, fromChatCompletion, fromResponse } from '../providers/openai.js';
 
 /** What one line of a batch's output or error file says about its request. */

@@ -1,9 +1,9 @@
 import type OpenAI from 'openai';
 import type { ApiStyle } from '../../datasets/record.js';
-import type { Store } from '../../results/store.js';
+import type { Store } from '../../results/store/store.js';
 import type { BoundScorer } from '../../scorers/index.js';
 import type { Clock } from '../clock.js';
-import type { PriceRule } from '../pricing.js';
+import type { PriceRule } from '../providers/pricing.js';
 import type { BatchLimits } from './input.js';
 
 /** Whether a configured candidate runs through the Batch API: `batch: true`, or `mode: batch` for the run. */

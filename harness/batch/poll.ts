@@ -1,5 +1,5 @@
 import type { Batch } from 'openai/resources/batches';
-import type { BatchRow } from '../../results/store.js';
+import type { BatchRow } from '../../results/store/store.js';
 import { classifyError } from '../providers/openai.js';
 import { type Collected, collectBatch, finishedAtOf } from './collect.js';
 import { ControlError, Interrupted, linked } from './control.js';

@@ -3,9 +3,9 @@
  * an exit code. The statistics live in results/compare.ts, the formats in results/compare-render.ts.
  */
 import { writeFileSync } from 'node:fs';
-import { buildComparison, type Comparison, type SideRef } from '../../results/compare.js';
-import { type CompareFormat, FLIPS_SHOWN, renderComparison } from '../../results/compare-render.js';
-import type { Store } from '../../results/store.js';
+import { buildComparison, type Comparison, type SideRef } from '../../results/compare/compare.js';
+import { type CompareFormat, FLIPS_SHOWN, renderComparison } from '../../results/render/compare-text.js';
+import type { Store } from '../../results/store/store.js';
 import { HarnessError } from '../errors.js';
 
 export interface CompareArgs {

@@ -8,19 +8,19 @@ import { writeFileSync } from 'node:fs';
 import type { Argv } from 'yargs';
 import { readSampleManifest, SampleManifest } from '../../datasets/manifest.js';
 import { checkSplitFraction, parseSplitKey, type SplitOptions, splitSide } from '../../datasets/split.js';
-import { COMPARE_DEFAULTS } from '../../results/compare.js';
+import { COMPARE_DEFAULTS } from '../../results/compare/compare.js';
 import {
   buildRouteResult,
   EmptyEvaluation,
   type RouteResult,
   type RouteSettings,
   type Side,
-} from '../../results/route.js';
-import { completeRecords, loadRouteRun, type RouteRun } from '../../results/route-data.js';
-import { ROUTE_FORMATS, type RouteFormat, renderRoute } from '../../results/route-render.js';
-import type { Store } from '../../results/store.js';
+} from '../../results/route/route.js';
+import { completeRecords, loadRouteRun, type RouteRun } from '../../results/route/data.js';
+import { ROUTE_FORMATS, type RouteFormat, renderRoute } from '../../results/render/route-text.js';
+import type { Store } from '../../results/store/store.js';
 import type { Clock } from '../clock.js';
-import type { MakeClient } from '../connect.js';
+import type { MakeClient } from '../providers/connect.js';
 import { HarnessError } from '../errors.js';
 import { prepareMatcher, type RouteRecord, routeRecord } from '../route/conditions.js';
 import { type Decisions, decide, type RouterOutcome, recordsForRouter } from '../route/decide.js';

@@ -7,7 +7,7 @@ import {
   ResponseFailedError,
   type RetryDecision,
   TruncatedStreamError,
-} from '../provider.js';
+} from './provider.js';
 
 type Body = Record<string, unknown>;
 type ToolCall = { name: string; arguments: string };

@@ -9,7 +9,13 @@ import {
   outputTokenLimit,
   requestTurns,
 } from '../../datasets/record.js';
-import { type Encoding, encodingFor, loadTokenizer, requestInputTokens, type Tokenizer } from '../tokens.js';
+import {
+  type Encoding,
+  encodingFor,
+  loadTokenizer,
+  requestInputTokens,
+  type Tokenizer,
+} from '../providers/tokens.js';
 import type { Comparison, Condition, Policy, PromptRegex } from './policy.js';
 
 type Body = Record<string, unknown>;

@@ -10,7 +10,7 @@ import {
   VIA_DEFAULT,
   VIA_FALLBACK,
   VIA_ROUTER,
-} from '../../results/route.js';
+} from '../../results/route/route.js';
 import type { Matcher, RouteRecord } from './conditions.js';
 import type { Policy } from './policy.js';
 import { routedCandidates, sweepThresholds } from './policy.js';

@@ -18,7 +18,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Batch, BatchError, BatchUsage } from 'openai/resources/batches';
 import type { FileObject } from 'openai/resources/files';
-import { apiError, parseObject, readBody } from './http.js';
+import { apiError, parseObject, readBody } from './wire/http.js';
 import type { Endpoint, Simulator } from './simulator.js';
 
 export interface BatchSimOptions {

@@ -9,7 +9,7 @@ import {
   parseBatchOptions,
 } from './batches.js';
 import { type FaultRule, parseFaults } from './faults.js';
-import { apiError, assertLoopback, JSON_TYPE, readBody } from './http.js';
+import { apiError, assertLoopback, JSON_TYPE, readBody } from './wire/http.js';
 import { DEFAULT_PROFILES, parseProfiles, type SimProfile, servedModelOf } from './profiles.js';
 import { Simulator } from './simulator.js';
 import type { SimCallLog, SimStats } from './stats.js';

@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { promptKey } from '../../datasets/record.js';
 import { type AnswerKey, simulateAnswer } from './answer.js';
-import type { SimCall, StreamPlan } from './call.js';
-import { chatCompletion, chatStreamPlan } from './chat.js';
+import type { SimCall, StreamPlan } from './wire/call.js';
+import { chatCompletion, chatStreamPlan } from './wire/chat.js';
 import { FaultInjector, type FaultKind, type FaultRule } from './faults.js';
 import { gradeAsJudge } from './grader.js';
 import { Rng, subSeed } from './hash.js';
@@ -15,10 +15,10 @@ import {
   parseObject,
   readBody,
   SSE_TYPE,
-} from './http.js';
+} from './wire/http.js';
 import { PrefixCache } from './prefix-cache.js';
 import { type ResolvedModel, resolveModel, type SimProfile, sampleLatency } from './profiles.js';
-import { responsesBody, responsesStreamPlan } from './responses.js';
+import { responsesBody, responsesStreamPlan } from './wire/responses.js';
 import { StatsRecorder } from './stats.js';
 import { countTokens, serializeChatPrompt, serializeResponsesPrompt } from './tokens.js';
 

@@ -9,7 +9,7 @@
  */
 import { z } from 'zod';
 import { HarnessError } from '../errors.js';
-import { apiError } from './http.js';
+import { apiError } from './wire/http.js';
 
 const Message = z.looseObject({ role: z.string().min(1) });
 

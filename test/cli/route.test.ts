@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { packageRoot } from '../../harness/paths.js';
-import type { RouteResult } from '../../results/route.js';
+import type { RouteResult } from '../../results/route/route.js';
 import { answerKeyPath, queryDb, runCli, sampleSlice, tempDir } from '../support/cli.js';
 
 /*

@@ -9,7 +9,7 @@ import {
   submitBatches,
 } from '../../harness/batch/index.js';
 import { type SimServer, startSimulator } from '../../harness/sim/index.js';
-import type { Store } from '../../results/store.js';
+import type { Store } from '../../results/store/store.js';
 import { fakeClock, memoryStoreWithRun } from '../support/fakes.js';
 
 const PRICE = { standard: { input: 1, cached_input: 0.5, output: 2 }, source: 'config' };

@@ -1,6 +1,6 @@
 import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
-import { TruncatedStreamError } from '../../harness/provider.js';
+import { TruncatedStreamError } from '../../harness/providers/provider.js';
 import { classifyError, retryAfterMs } from '../../harness/providers/openai.js';
 
 const apiError = (status: number, code: string | undefined, headers: Record<string, string> = {}) =>

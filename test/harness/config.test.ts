@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../harness/config.js';
 import { HarnessError } from '../../harness/errors.js';
 import { sampleConfigPath } from '../../harness/paths.js';
-import { configHash } from '../../harness/run-command.js';
+import { configHash } from '../../harness/run/start.js';
 
 function write(text: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'holdout-cfg-'));

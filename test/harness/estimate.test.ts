@@ -2,7 +2,7 @@ import { countTokens } from 'gpt-tokenizer/encoding/o200k_base';
 import { describe, expect, it } from 'vitest';
 import type { HoldoutRecord } from '../../datasets/record.js';
 import type { ResolvedCandidate } from '../../harness/config.js';
-import { ASSUMED_OUTPUT_TOKENS, estimateRun, JUDGE_OUTPUT_TOKENS } from '../../harness/estimate.js';
+import { ASSUMED_OUTPUT_TOKENS, estimateRun, JUDGE_OUTPUT_TOKENS } from '../../harness/run/estimate.js';
 import { ScorerSpec } from '../../scorers/index.js';
 
 const price = { standard: { input: 1, cached_input: 0.1, output: 2 }, source: 'config' as const };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { costUsd, priceFamily, resolvePrice } from '../../harness/pricing.js';
+import { costUsd, priceFamily, resolvePrice } from '../../harness/providers/pricing.js';
 
 const usage = (inputTokens: number, cachedTokens: number, outputTokens: number, reasoningTokens = 0) => ({
   inputTokens,

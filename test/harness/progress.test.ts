@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { formatDuration, progressReporter } from '../../harness/progress.js';
-import type { CallRow } from '../../results/store.js';
+import { formatDuration, progressReporter } from '../../harness/run/progress.js';
+import type { CallRow } from '../../results/store/store.js';
 import { fakeClock } from '../support/fakes.js';
 
 class Sink extends Writable {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { HoldoutRecord } from '../../datasets/record.js';
-import { buildRequest } from '../../harness/request.js';
+import { buildRequest } from '../../harness/providers/request.js';
 
 const chatRecord = HoldoutRecord.parse({
   id: 'r1',

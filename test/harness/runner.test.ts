@@ -1,7 +1,7 @@
 import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
-import { resolvePrice } from '../../harness/pricing.js';
-import { type CandidatePlan, runEval } from '../../harness/runner.js';
+import { resolvePrice } from '../../harness/providers/pricing.js';
+import { type CandidatePlan, runEval } from '../../harness/run/runner.js';
 import { bindScorer, buildScorers } from '../../scorers/index.js';
 import { completion, fakeClock, memoryStoreWithRun, scriptedProvider } from '../support/fakes.js';
 

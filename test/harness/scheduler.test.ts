@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { dispatch, type Lane } from '../../harness/scheduler.js';
+import { dispatch, type Lane } from '../../harness/run/scheduler.js';
 
 function lane(name: string, n: number, limit: number): Lane<string> {
   let i = 0;

@@ -6,7 +6,7 @@ import {
   humanPassed,
   judgeLabelOf,
   labelCategory,
-} from '../../results/agreement.js';
+} from '../../results/stats/agreement.js';
 
 const Z = 1.959963985;
 

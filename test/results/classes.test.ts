@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { mulberry32 } from '../../harness/random.js';
-import { classificationMetrics, emptyConfusion, nanMean } from '../../results/classes.js';
+import { classificationMetrics, emptyConfusion, nanMean } from '../../results/stats/classes.js';
 
 const NONE = '\u0000none';
 

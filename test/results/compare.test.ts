@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { buildComparison, type Comparison, excerpt } from '../../results/compare.js';
-import { escapeXml, renderComparison } from '../../results/compare-render.js';
-import { mulberry32, wilcoxonSignedRank } from '../../results/paired.js';
-import { Store } from '../../results/store.js';
+import { buildComparison, type Comparison, excerpt } from '../../results/compare/compare.js';
+import { escapeXml, renderComparison } from '../../results/render/compare-text.js';
+import { mulberry32, wilcoxonSignedRank } from '../../results/stats/paired.js';
+import { Store } from '../../results/store/store.js';
 import { call } from './report-helpers.js';
 
 // Expected figures are worked by hand in the comments (binomial tails as fractions) or with

@@ -9,9 +9,9 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildReport } from '../../results/report.js';
-import { renderReport } from '../../results/render.js';
-import { Store } from '../../results/store.js';
+import { buildReport } from '../../results/report/report.js';
+import { renderReport } from '../../results/render/report-text.js';
+import { Store } from '../../results/store/store.js';
 import { bakeoff, PAYLOADS } from './report-helpers.js';
 
 const CHROMIUM = process.env.HOLDOUT_CHROMIUM ?? '/usr/bin/chromium';

@@ -10,8 +10,8 @@ import {
   tangoInterval,
   tangoZ,
   wilcoxonSignedRank,
-} from '../../results/paired.js';
-import { normalCdf } from '../../results/stats.js';
+} from '../../results/stats/paired.js';
+import { normalCdf } from '../../results/stats/stats.js';
 
 // Reference values were computed with scipy 1.17.1 and statsmodels 0.15.0 (python 3.11) and pasted
 // as literals with the expression that produced them. `st` = scipy.stats; mcnemar and multipletests

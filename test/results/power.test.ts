@@ -5,7 +5,7 @@ import {
   pairedBinaryN,
   pairedBinaryPower,
   powerNonInferiority,
-} from '../../results/power.js';
+} from '../../results/stats/power.js';
 
 // References with scipy 1.17.1, in python:
 //   from scipy.stats import norm; from scipy.optimize import brentq; import numpy as np

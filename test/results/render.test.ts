@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { escapeHtml, formatQuantile, truncate } from '../../results/format.js';
-import { buildReport, type RunReport } from '../../results/report.js';
-import { csvField, renderReport } from '../../results/render.js';
-import { Store } from '../../results/store.js';
+import { escapeHtml, formatQuantile, truncate } from '../../results/render/format.js';
+import { buildReport, type RunReport } from '../../results/report/report.js';
+import { csvField, renderReport } from '../../results/render/report-text.js';
+import { Store } from '../../results/store/store.js';
 import { bakeoff, PAYLOADS, parseCsv } from './report-helpers.js';
 
 let store: Store;

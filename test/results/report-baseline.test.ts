@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { pairedBootstrap } from '../../results/paired.js';
-import { bootstrapResamples, buildReport, type Comparison } from '../../results/report.js';
-import { Store } from '../../results/store.js';
+import { pairedBootstrap } from '../../results/stats/paired.js';
+import { bootstrapResamples, buildReport, type Comparison } from '../../results/report/report.js';
+import { Store } from '../../results/store/store.js';
 import { addRecords, call, newRun, score } from './report-helpers.js';
 
 // Reference values from scipy (scipy.stats.ttest_rel, scipy.stats.binom, and Tango's interval by

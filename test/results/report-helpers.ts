@@ -1,5 +1,5 @@
 /** Builders for report tests: a run, its records and hand-written call rows in a real store. */
-import type { CallRow, CandidateRow, ScoreRow, Store } from '../../results/store.js';
+import type { CallRow, CandidateRow, ScoreRow, Store } from '../../results/store/store.js';
 
 export function newRun(
   store: Store,

@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { HoldoutRecord } from '../../datasets/record.js';
-import { cohenKappa } from '../../results/agreement.js';
-import { renderReport } from '../../results/render.js';
-import { buildReport } from '../../results/report.js';
-import { wilson } from '../../results/stats.js';
-import { Store } from '../../results/store.js';
+import { cohenKappa } from '../../results/stats/agreement.js';
+import { renderReport } from '../../results/render/report-text.js';
+import { buildReport } from '../../results/report/report.js';
+import { wilson } from '../../results/stats/stats.js';
+import { Store } from '../../results/store/store.js';
 import { LabelArgs, label } from '../../scorers/label.js';
 import { addRecordBodies, addRecords, call, newRun, PAYLOADS, score } from './report-helpers.js';
 

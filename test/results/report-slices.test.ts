@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { buildReport, type Figures, type RunReport } from '../../results/report.js';
-import { Store } from '../../results/store.js';
+import { buildReport, type Figures, type RunReport } from '../../results/report/report.js';
+import { Store } from '../../results/store/store.js';
 import { addRecords, call, newRun, score } from './report-helpers.js';
 
 // Expected figures are worked out by hand in the comments; order-statistic ranks come from

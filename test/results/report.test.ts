@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { buildReport, type RunReport } from '../../results/report.js';
-import { formatMs, formatPercent, formatUsd, renderReport } from '../../results/render.js';
-import { type CallRow, type ScoreRow, Store } from '../../results/store.js';
+import { buildReport, type RunReport } from '../../results/report/report.js';
+import { formatMs, formatPercent, formatUsd, renderReport } from '../../results/render/report-text.js';
+import { type CallRow, type ScoreRow, Store } from '../../results/store/store.js';
 import { call, newRun, parseCsv } from './report-helpers.js';
 
 // Every expected figure is worked out by hand in the comments; intervals use z = 1.959963985 and

@@ -14,9 +14,9 @@ import {
   singleArm,
   tiers,
   zeroRouterHull,
-} from '../../results/route-metrics.js';
-import { loadRouteRun } from '../../results/route-data.js';
-import { Store } from '../../results/store.js';
+} from '../../results/route/metrics.js';
+import { loadRouteRun } from '../../results/route/data.js';
+import { Store } from '../../results/store/store.js';
 import { call, newRun, score } from './report-helpers.js';
 
 /** Outcomes from rows of [pass, cost] per candidate. */

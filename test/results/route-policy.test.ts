@@ -11,7 +11,7 @@ import {
   routerAux,
   routerRequest,
 } from '../../harness/route/router.js';
-import { encodingFor, loadTokenizer, requestInputTokens } from '../../harness/tokens.js';
+import { encodingFor, loadTokenizer, requestInputTokens } from '../../harness/providers/tokens.js';
 
 /** The tokenizer itself, called directly: the reference the counts are checked against. */
 const direct = (s: string) => o200k(s, { disallowedSpecial: new Set() });

@@ -3,11 +3,11 @@ import { prepareMatcher, type RouteRecord, routeRecord } from '../../harness/rou
 import { decide, type RouterOutcome } from '../../harness/route/decide.js';
 import { checkCandidates, type Policy, parsePolicy } from '../../harness/route/policy.js';
 import { routerAux, storedRouterRows } from '../../harness/route/router.js';
-import { buildRouteResult, type RouteResult, type RouteSettings } from '../../results/route.js';
-import { loadRouteRun } from '../../results/route-data.js';
-import { renderRoute } from '../../results/route-render.js';
-import { studentTCdf } from '../../results/stats.js';
-import { Store } from '../../results/store.js';
+import { buildRouteResult, type RouteResult, type RouteSettings } from '../../results/route/route.js';
+import { loadRouteRun } from '../../results/route/data.js';
+import { renderRoute } from '../../results/render/route-text.js';
+import { studentTCdf } from '../../results/stats/stats.js';
+import { Store } from '../../results/store/store.js';
 import { call, newRun, score } from './report-helpers.js';
 
 /*

@@ -15,7 +15,7 @@ import {
   tInterval,
   tIntervalFromSummary,
   wilson,
-} from '../../results/stats.js';
+} from '../../results/stats/stats.js';
 
 // Every expected value below was computed outside this code (R / scipy, or by hand as shown) and
 // pasted as a literal. 1e-6 means toBeCloseTo(x, 6).

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { buildTrend, type TrendReport } from '../../results/report.js';
-import { renderTrend } from '../../results/render.js';
-import { Store } from '../../results/store.js';
+import { buildTrend, type TrendReport } from '../../results/report/report.js';
+import { renderTrend } from '../../results/render/report-text.js';
+import { Store } from '../../results/store/store.js';
 import { call, newRun, parseCsv, score } from './report-helpers.js';
 
 let store: Store;

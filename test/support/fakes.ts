@@ -1,7 +1,7 @@
 import type { Clock } from '../../harness/clock.js';
-import type { Completion, Provider, RetryDecision } from '../../harness/provider.js';
+import type { Completion, Provider, RetryDecision } from '../../harness/providers/provider.js';
 import { classifyError } from '../../harness/providers/openai.js';
-import { Store } from '../../results/store.js';
+import { Store } from '../../results/store/store.js';
 
 /** A clock whose sleeps advance time at once: backoff in tests costs nothing. */
 export function fakeClock(start = 1_000): Clock & { slept: number[]; advance(ms: number): void } {

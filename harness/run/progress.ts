@@ -1,0 +1,88 @@
+import type { Clock } from '../clock.js';
+import type { CallRow } from '../../results/store/store.js';
+
+export interface RunProgress {
+  total: number;
+  done: number;
+  errors: number;
+  costUsd: number;
+  /** Items finished by this process (not counting those found already done). */
+  doneNow: number;
+}
+
+export interface RunReporter {
+  start(p: RunProgress): void;
+  callDone(row: CallRow, p: RunProgress): void;
+  warn(message: string): void;
+}
+
+export interface ProgressOptions {
+  stream: NodeJS.WritableStream & { isTTY?: boolean };
+  clock: Clock;
+  /** Minimum ms between redraws on a TTY, and between plain lines otherwise. */
+  ttyEveryMs?: number;
+  plainEveryMs?: number;
+  /** What is counted: 'calls' for a run, 'scores' for a scoring pass. */
+  unit?: string;
+}
+
+/**
+ * The live progress line on stderr: done/total, errors, spend so far and an ETA from this process's
+ * own rate. On a TTY one line is redrawn in place; elsewhere (CI logs) a plain line every few seconds.
+ */
+export function progressReporter(opts: ProgressOptions): RunReporter & { finish(p: RunProgress): void } {
+  const { stream, clock } = opts;
+  const tty = stream.isTTY === true;
+  const every = tty ? (opts.ttyEveryMs ?? 100) : (opts.plainEveryMs ?? 5000);
+  let startedAt = clock.now();
+  let last = Number.NEGATIVE_INFINITY;
+  let drawn = false;
+  const unit = opts.unit ?? 'calls';
+
+  const line = (p: RunProgress): string => {
+    const pct = p.total > 0 ? ((100 * p.done) / p.total).toFixed(1) : '100.0';
+    const elapsed = (clock.now() - startedAt) / 1000;
+    const rate = p.doneNow / Math.max(elapsed, 1e-9);
+    const left = p.total - p.done;
+    // The first seconds' rate is mostly connection set-up: an ETA from it would mislead.
+    const eta = elapsed >= 2 && p.doneNow > 0 && left > 0 ? ` · ETA ${formatDuration(left / rate)}` : '';
+    return `${p.done}/${p.total} ${unit} (${pct}%) · ${p.errors} errors · $${p.costUsd.toFixed(4)} spent · ${rate.toFixed(1)}/s${eta}`;
+  };
+  const draw = (p: RunProgress, force = false) => {
+    const now = clock.now();
+    if (!force && now - last < every) return;
+    last = now;
+    if (tty) {
+      stream.write(`\r\x1b[2K${line(p)}`);
+      drawn = true;
+    } else {
+      stream.write(`${line(p)}\n`);
+    }
+  };
+
+  return {
+    start(p) {
+      startedAt = clock.now();
+      if (p.done > 0) stream.write(`resuming: ${p.done} of ${p.total} ${unit} already done\n`);
+    },
+    callDone(_row, p) {
+      draw(p);
+    },
+    warn(message) {
+      if (drawn) stream.write('\r\x1b[2K');
+      stream.write(`warning: ${message}\n`);
+    },
+    finish(p) {
+      draw(p, true);
+      if (tty) stream.write('\n');
+    },
+  };
+}
+
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds)) return '?';
+  if (seconds < 60) return `${Math.ceil(seconds)}s`;
+  const m = Math.floor(seconds / 60);
+  if (m < 60) return `${m}m${String(Math.round(seconds % 60)).padStart(2, '0')}s`;
+  return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
+}

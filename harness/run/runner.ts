@@ -1,0 +1,215 @@
+import { setMaxListeners } from 'node:events';
+import type { ApiStyle, HoldoutRecord } from '../../datasets/record.js';
+import type { ScoreRow, Store } from '../../results/store/store.js';
+import type { BoundScorer } from '../../scorers/index.js';
+import { callRowFrom, callWithRetries } from './attempt.js';
+import type { Clock } from '../clock.js';
+import type { ScorePassSummary } from './score-pass.js';
+import type { PriceRule } from '../providers/pricing.js';
+import type { Provider } from '../providers/provider.js';
+import { replayOutcome } from './replay.js';
+import { buildRequest } from '../providers/request.js';
+import type { RunProgress, RunReporter } from './progress.js';
+import { dispatch, type Lane } from './scheduler.js';
+
+export type { RunProgress, RunReporter } from './progress.js';
+
+export interface CandidatePlan {
+  id: string;
+  model: string;
+  api: ApiStyle;
+  params: Record<string, unknown>;
+  concurrency: number;
+  price: PriceRule;
+  provider: Provider;
+  /** The record's logged production response is this candidate's answer: no call is made. */
+  replay?: boolean;
+}
+
+export interface RunPlan {
+  runId: number;
+  candidates: CandidatePlan[];
+  repeats: number;
+  /** Calls in flight across all candidates. */
+  concurrency: number;
+  /** Retries after the first attempt. */
+  maxRetries: number;
+  /** Per attempt, the whole response included (a stream that stalls mid-body times out too). */
+  timeoutMs: number;
+  stream: boolean;
+  /** Re-attempt work items whose stored row is an error (the new row replaces it). */
+  retryErrors: boolean;
+  /** No new call once the run's recorded spend (`RunProgress.costUsd` plus `spentElsewhere`) reaches it. */
+  budgetUsd?: number;
+}
+
+export interface RunSummary extends RunProgress {
+  aborted: boolean;
+  /** Candidates stopped early by an error that every further call would repeat (key, model, quota). */
+  stopped: Record<string, string>;
+  /** Every work item has a row (and, after the scoring pass, every deferred score is known). */
+  complete: boolean;
+  /** The budget stopped the run before every call was made. */
+  budgetReached?: boolean;
+  /** The pass of model-graded scorers over the stored outputs, when the run has any. */
+  scoring?: ScorePassSummary;
+}
+
+export interface RunDeps {
+  store: Store;
+  scorers: BoundScorer[];
+  clock: Clock;
+  /** Uniform in [0, 1): backoff jitter. */
+  random?: () => number;
+  reporter?: Partial<RunReporter>;
+  signal?: AbortSignal;
+}
+
+interface WorkItem {
+  recordId: string;
+  bodyJson: string;
+  repeat: number;
+  replace: boolean;
+  pulledAt: number;
+}
+
+const PAGE = 256;
+
+/**
+ * Replays every record through every candidate (× repeats), scores each output and commits each
+ * call with its scores as soon as it finishes. Work already in the store is skipped, so a rerun
+ * after a crash or Ctrl-C does only what is missing.
+ */
+export async function runEval(plan: RunPlan, deps: RunDeps): Promise<RunSummary> {
+  const { store, clock, signal } = deps;
+  const random = deps.random ?? Math.random;
+  const reporter = deps.reporter ?? {};
+  const stopped: Record<string, string> = {};
+  const warnedDropped = new Set<string>();
+  let budgetReached = false;
+  const total = store.recordCount(plan.runId) * plan.repeats * plan.candidates.length;
+  const existing = store.runTotals(plan.runId);
+  const progress: RunProgress = {
+    total,
+    done: existing.n,
+    errors: existing.errors,
+    costUsd: existing.cost,
+    doneNow: 0,
+  };
+  if (plan.retryErrors) {
+    progress.done -= existing.errors;
+    progress.errors = 0;
+  }
+  reporter.start?.({ ...progress });
+
+  // Every attempt in flight listens on the run's signal; without this Node warns of a leak past 10.
+  if (signal) setMaxListeners(plan.concurrency + 16, signal);
+  const lanes = plan.candidates.map((c) => lane(c));
+  await dispatch(lanes, plan.concurrency, (item, i) => execute(plan.candidates[i]!, item), signal);
+
+  const aborted = signal?.aborted ?? false;
+  const complete = !aborted && progress.done >= total;
+  return { ...progress, aborted, stopped, complete, budgetReached: budgetReached && !complete };
+
+  function lane(c: CandidatePlan): Lane<WorkItem> {
+    let afterSeq = -1;
+    let page: { seq: number; record_id: string; body_json: string }[] = [];
+    let index = 0;
+    let repeat = 0;
+    return {
+      limit: c.concurrency,
+      next() {
+        for (;;) {
+          if (stopped[c.id] !== undefined) return undefined;
+          if (plan.budgetUsd !== undefined && progress.costUsd >= plan.budgetUsd) {
+            budgetReached = true;
+            return undefined;
+          }
+          if (index >= page.length) {
+            page = store.recordPage(plan.runId, afterSeq, PAGE);
+            index = 0;
+            repeat = 0;
+            if (page.length === 0) return undefined;
+            afterSeq = page.at(-1)!.seq;
+          }
+          const rec = page[index]!;
+          const r = repeat;
+          if (++repeat >= plan.repeats) {
+            repeat = 0;
+            index++;
+          }
+          // A fresh run has no rows to skip: no lookup per work item on the hot path.
+          const status = existing.n > 0 ? store.callStatus(plan.runId, rec.record_id, c.id, r) : undefined;
+          if (status === 'ok' || (status === 'error' && !plan.retryErrors)) continue;
+          return {
+            recordId: rec.record_id,
+            bodyJson: rec.body_json,
+            repeat: r,
+            replace: status === 'error',
+            pulledAt: clock.now(),
+          };
+        }
+      },
+    };
+  }
+
+  async function execute(c: CandidatePlan, item: WorkItem): Promise<void> {
+    const record = JSON.parse(item.bodyJson) as HoldoutRecord;
+    const { body, dropped } = buildRequest(record, {
+      model: c.model,
+      api: c.api,
+      params: c.params,
+      stream: plan.stream,
+    });
+    if (!c.replay && dropped.length > 0 && !warnedDropped.has(c.id)) {
+      warnedDropped.add(c.id);
+      reporter.warn?.(
+        `${c.id}: the ${c.api} API has no equivalent for ${dropped.join(', ')} (record ${item.recordId}); left out`,
+      );
+    }
+    const queueMs = clock.now() - item.pulledAt;
+    const outcome = c.replay
+      ? replayOutcome(record, clock.isoNow())
+      : await callWithRetries(c.provider, body, {
+          maxRetries: plan.maxRetries,
+          timeoutMs: plan.timeoutMs,
+          clock,
+          random,
+          signal,
+        });
+    // Ctrl-C: an unfinished call is not a result; resume redoes it.
+    if (outcome.interrupted) return;
+    if (outcome.fatal) {
+      const f = outcome.failure!;
+      if (stopped[c.id] === undefined) {
+        stopped[c.id] = `${f.kind}: ${f.message}`;
+        reporter.warn?.(`${c.id}: stopped sending after ${f.kind} (${f.message}); rerun to resume`);
+      }
+      return;
+    }
+    const completion = outcome.completion;
+    const scores: ScoreRow[] = [];
+    if (completion) {
+      const output = { text: completion.text, toolCalls: completion.toolCalls };
+      for (const s of deps.scorers) {
+        // Model-graded scorers run after the candidate calls (harness/score-pass.ts).
+        if (s.deferred || !s.appliesTo(record)) continue;
+        const score = await s.score({ record, output });
+        scores.push({ scorer: s.name, ...score });
+      }
+    }
+    const row = callRowFrom(
+      { runId: plan.runId, recordId: item.recordId, candidate: c.id, repeat: item.repeat, role: 'candidate' },
+      c.price,
+      outcome,
+      queueMs,
+      clock.isoNow(),
+    );
+    store.recordCall(row, scores, item.replace);
+    progress.done++;
+    progress.doneNow++;
+    if (row.status === 'error') progress.errors++;
+    progress.costUsd += row.costUsd ?? 0;
+    reporter.callDone?.(row, progress);
+  }
+}

@@ -1,0 +1,510 @@
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { ImportInterrupted, importToFile } from '../../datasets/import/index.js';
+import { checkDataset, readRecords } from '../../datasets/jsonl.js';
+import { fixedWidth } from '../../results/render/format.js';
+import { readSampleManifest } from '../../datasets/manifest.js';
+import type { NewRecord, RunRow, Store } from '../../results/store/store.js';
+import { buildScorers } from '../../scorers/index.js';
+import {
+  type AwaitSummary,
+  awaitBatches,
+  type BatchPlan,
+  isBatchCandidate,
+  type SubmitSummary,
+  submitBatches,
+} from '../batch/index.js';
+import type { Clock } from '../clock.js';
+import { loadConfig, type ResolvedCandidate, type ResolvedConfig, SIMULATOR } from '../config.js';
+import {
+  connectEndpoint,
+  endpointClient,
+  type MakeClient,
+  startSimulatorIfNeeded,
+} from '../providers/connect.js';
+import { judgeService } from './judge-service.js';
+import type { Provider } from '../providers/provider.js';
+import { scoreStoredCalls } from './score-pass.js';
+import { HarnessError } from '../errors.js';
+import { ASSUMED_OUTPUT_TOKENS, estimateRun, JUDGE_OUTPUT_TOKENS, type RunEstimate } from './estimate.js';
+import { progressReporter } from './progress.js';
+import {
+  type CandidatePlan,
+  type RunProgress,
+  type RunReporter,
+  type RunSummary,
+  runEval,
+} from './runner.js';
+import type { SimServer } from '../sim/index.js';
+
+export interface RunCommandOptions {
+  configPath?: string;
+  resume?: number;
+  /** Start a new run even when an unfinished run of the same config exists. */
+  fresh?: boolean;
+  retryErrors?: boolean;
+  /** Overrides the config's total concurrency. */
+  concurrency?: number;
+  /** Overrides the config's `budget_usd`. */
+  budgetUsd?: number;
+}
+
+export interface RunIo {
+  stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  env: NodeJS.ProcessEnv;
+  clock: Clock;
+  signal?: AbortSignal;
+  /** Injected for tests: builds the SDK client (default: the real one over HTTP). */
+  makeClient?: MakeClient;
+}
+
+export interface RunOutcome {
+  runId: number;
+  summary: RunSummary;
+  config: ResolvedConfig;
+}
+
+/**
+ * The hash a rerun is matched on: what changes results (data, candidates, scorers, repeats,
+ * streaming), not what only changes speed (concurrency, timeouts, retries).
+ */
+export function configHash(cfg: ResolvedConfig, datasetHash: string): string {
+  // The fields of the first release, in its order; `replay`, `batch` and `mode: batch` only when set,
+  // so that a config written before they existed keeps its hash (and an unfinished run resumes).
+  // Concurrency and the batch poll interval only change speed.
+  const endpoint = (c: ResolvedCandidate) => ({
+    id: c.id,
+    model: c.model,
+    api: c.api,
+    ...(c.base_url !== undefined ? { base_url: c.base_url } : {}),
+    api_key_env: c.api_key_env,
+    params: c.params,
+    price: c.price,
+    ...(c.replay ? { replay: true } : {}),
+    ...(c.batch ? { batch: true } : {}),
+  });
+  const material = {
+    suite: cfg.suite,
+    datasetHash,
+    candidates: cfg.candidates.map(endpoint),
+    scorers: cfg.scorers,
+    // Only when declared, so that runs made before judges existed keep their hash (and resume).
+    ...(cfg.judges?.length ? { judges: cfg.judges.map(endpoint) } : {}),
+    repeats: cfg.repeats,
+    stream: cfg.stream,
+    ...(cfg.mode === 'batch' ? { mode: cfg.mode } : {}),
+  };
+  return createHash('sha256').update(JSON.stringify(material)).digest('hex');
+}
+
+/** A replay candidate's provider: the runner reads the logged response instead, so this is never called. */
+const NO_CALLS: Provider = {
+  complete: () => Promise.reject(new Error('a replay candidate makes no calls')),
+  classify: (err) => ({ retry: false, kind: 'internal', message: String(err) }),
+};
+
+/** Finds or creates the run, then executes whatever work it is missing. */
+export async function runCommand(store: Store, opts: RunCommandOptions, io: RunIo): Promise<RunOutcome> {
+  const { run, config } = await openRun(store, opts, io);
+  let sim: SimServer | undefined;
+  try {
+    const judgeEndpoints = config.judges ?? [];
+    sim = await startSimulatorIfNeeded([...config.candidates, ...judgeEndpoints], config.simulator);
+    const ctx = {
+      env: io.env,
+      clock: io.clock,
+      timeoutMs: config.timeout_ms,
+      simUrl: sim?.url,
+      makeClient: io.makeClient,
+    };
+    // Batch candidates go through the Batch API (harness/batch/); the others are called live.
+    const batched = config.candidates.filter((c) => isBatchCandidate(c, config));
+    const candidates = config.candidates
+      .filter((c) => !isBatchCandidate(c, config))
+      .map(
+        (c): CandidatePlan => ({
+          id: c.id,
+          model: c.model,
+          api: c.api,
+          params: c.params,
+          concurrency: c.concurrency ?? config.concurrency,
+          price: c.price,
+          provider: c.replay ? NO_CALLS : connectEndpoint(c, ctx),
+          replay: c.replay,
+        }),
+      );
+    const judges =
+      judgeEndpoints.length > 0
+        ? judgeService({
+            store,
+            runId: run.id,
+            judges: judgeEndpoints.map((j) => ({ ...j, provider: connectEndpoint(j, ctx) })),
+            candidates: config.candidates.map((c) => c.id),
+            policy: {
+              maxRetries: config.max_retries,
+              timeoutMs: config.timeout_ms,
+              clock: io.clock,
+              signal: io.signal,
+            },
+          })
+        : undefined;
+    const scorers = await buildScorers(config.scorers, { baseDir: config.baseDir, judges });
+    const budget = opts.budgetUsd ?? config.budget_usd;
+    // Judge and router calls of earlier sessions count against the budget too.
+    const spentApart = store.db
+      .prepare(`SELECT coalesce(sum(cost_usd), 0) FROM calls WHERE run_id = ? AND role != 'candidate'`)
+      .pluck()
+      .get(run.id) as number;
+    const retryErrors = opts.retryErrors ?? false;
+    const batchPlan: BatchPlan | undefined =
+      batched.length > 0
+        ? {
+            runId: run.id,
+            candidates: batched.map((c) => ({
+              id: c.id,
+              model: c.model,
+              api: c.api,
+              params: c.params,
+              price: c.price,
+              client: endpointClient(c, ctx),
+              ephemeral: c.base_url === SIMULATOR,
+            })),
+            repeats: config.repeats,
+            retryErrors,
+            pollMs: config.batch_poll_ms ?? 30_000,
+            maxRetries: config.max_retries,
+            // A file of up to 200 MB needs longer than one model call may take.
+            transferTimeoutMs: Math.max(config.timeout_ms, 600_000),
+            ...(budget !== undefined ? { budgetUsd: budget } : {}),
+          }
+        : undefined;
+    const batchDeps = {
+      store,
+      scorers,
+      clock: io.clock,
+      stderr: io.stderr,
+      signal: io.signal,
+      spent: () =>
+        store.db
+          .prepare('SELECT coalesce(sum(cost_usd), 0) FROM calls WHERE run_id = ?')
+          .pluck()
+          .get(run.id) as number,
+    };
+    // Batches go first, so that the provider works on them while the live candidates are called.
+    const submitted: SubmitSummary | undefined = batchPlan && (await submitBatches(batchPlan, batchDeps));
+    let live: RunSummary | undefined;
+    if (candidates.length > 0 && !submitted?.aborted) {
+      // The runner counts every candidate row of the run as its own: leave the batch candidates' out
+      // of what its progress line shows.
+      const progress = progressReporter({ stream: io.stderr, clock: io.clock });
+      const shown = batchPlan
+        ? withoutRows(
+            progress,
+            candidateTotals(
+              store,
+              run.id,
+              batchPlan.candidates.map((c) => c.id),
+            ),
+            retryErrors,
+          )
+        : { ...progress, shift: (p: RunProgress) => p };
+      live = await runEval(
+        {
+          runId: run.id,
+          candidates,
+          repeats: config.repeats,
+          concurrency: opts.concurrency ?? config.concurrency,
+          maxRetries: config.max_retries,
+          timeoutMs: config.timeout_ms,
+          stream: config.stream,
+          retryErrors,
+          ...(budget !== undefined ? { budgetUsd: budget - spentApart } : {}),
+        },
+        { store, scorers, clock: io.clock, reporter: shown, signal: io.signal },
+      );
+      progress.finish(shown.shift(live));
+    }
+    const awaited: AwaitSummary | undefined =
+      batchPlan && !submitted?.aborted && !live?.aborted
+        ? await awaitBatches(batchPlan, batchDeps)
+        : undefined;
+    const summary = live && !batchPlan ? live : runSummary(store, run.id, config, live, submitted, awaited);
+    const deferred = scorers.filter((s) => s.deferred);
+    if (deferred.length > 0 && !summary.aborted) {
+      const pass = await scoreStoredCalls({
+        store,
+        runId: run.id,
+        scorers: deferred,
+        concurrency: opts.concurrency ?? config.concurrency,
+        clock: io.clock,
+        stderr: io.stderr,
+        signal: io.signal,
+        spent: () => judges?.spent() ?? 0,
+        halted: () => judges?.halted,
+        stopBefore: () =>
+          budget !== undefined && summary.costUsd + spentApart + (judges?.spent() ?? 0) >= budget
+            ? 'budget'
+            : undefined,
+      });
+      summary.scoring = pass;
+      if (pass.halted) {
+        summary.complete = false;
+        summary.aborted ||= pass.halted === 'interrupted';
+        if (pass.halted === 'budget') summary.budgetReached = true;
+        else if (pass.halted !== 'interrupted')
+          io.stderr.write(`warning: scoring stopped: ${pass.halted}; rerun to resume\n`);
+      }
+    }
+    store.setRunStatus(
+      run.id,
+      summary.complete ? 'finished' : 'interrupted',
+      summary.complete ? io.clock.isoNow() : null,
+    );
+    return { runId: run.id, summary, config };
+  } catch (err) {
+    store.setRunStatus(run.id, 'interrupted');
+    throw err;
+  } finally {
+    await sim?.close();
+  }
+}
+
+/** Rows, errors and cost of these candidates' calls in the run. */
+function candidateTotals(
+  store: Store,
+  runId: number,
+  ids: readonly string[],
+): { n: number; errors: number; cost: number } {
+  return store.db
+    .prepare(
+      `SELECT count(*) AS n, coalesce(sum(status = 'error'), 0) AS errors, coalesce(sum(cost_usd), 0) AS cost
+       FROM calls WHERE run_id = ? AND role = 'candidate' AND candidate IN (SELECT value FROM json_each(?))`,
+    )
+    .get(runId, JSON.stringify(ids)) as { n: number; errors: number; cost: number };
+}
+
+/** A progress reporter for the live candidates alone: `apart` (the batch candidates' rows) is taken out. */
+function withoutRows(
+  inner: RunReporter & { finish(p: RunProgress): void },
+  apart: { n: number; errors: number; cost: number },
+  retryErrors: boolean,
+): RunReporter & { shift(p: RunProgress): RunProgress } {
+  // With --retry-errors the runner counts no stored error as done, nor as an error.
+  const shift = (p: RunProgress): RunProgress => ({
+    ...p,
+    done: p.done - apart.n + (retryErrors ? apart.errors : 0),
+    errors: p.errors - (retryErrors ? 0 : apart.errors),
+    costUsd: p.costUsd - apart.cost,
+  });
+  return {
+    shift,
+    start: (p) => inner.start(shift(p)),
+    callDone: (row, p) => inner.callDone(row, shift(p)),
+    warn: (m) => inner.warn(m),
+  };
+}
+
+/** The run's summary when it has batch candidates: counted from the stored rows, every candidate's. */
+function runSummary(
+  store: Store,
+  runId: number,
+  config: ResolvedConfig,
+  live: RunSummary | undefined,
+  submitted: SubmitSummary | undefined,
+  awaited: AwaitSummary | undefined,
+): RunSummary {
+  const totals = store.runTotals(runId);
+  const total = store.recordCount(runId) * config.repeats * config.candidates.length;
+  const aborted = (live?.aborted || submitted?.aborted || awaited?.aborted) ?? false;
+  const complete = !aborted && totals.n >= total;
+  const budgetReached = ((live?.budgetReached ?? false) || (submitted?.budgetReached ?? false)) && !complete;
+  return {
+    total,
+    done: totals.n,
+    errors: totals.errors,
+    costUsd: totals.cost,
+    doneNow: (live?.doneNow ?? 0) + (awaited?.rows ?? 0),
+    aborted,
+    stopped: { ...live?.stopped, ...submitted?.stopped, ...awaited?.stopped },
+    complete,
+    ...(budgetReached ? { budgetReached } : {}),
+  };
+}
+
+async function openRun(
+  store: Store,
+  opts: RunCommandOptions,
+  io: RunIo,
+): Promise<{ run: RunRow; config: ResolvedConfig }> {
+  if (opts.resume !== undefined) {
+    const run = store.getRun(opts.resume);
+    if (!run) throw new HarnessError('RUN_NOT_FOUND', `run ${opts.resume} is not in this database`);
+    const stored = JSON.parse(run.config_json) as ResolvedConfig;
+    if (opts.configPath) {
+      const config = loadConfig(opts.configPath);
+      const { hash } = await checkDataset(config.dataset);
+      if (configHash(config, hash) !== run.config_hash) {
+        throw new HarnessError(
+          'RUN_MISMATCH',
+          `run ${run.id} was made from a different config or dataset than ${opts.configPath}`,
+          {
+            hint: `resume it without a config (holdout run --resume ${run.id}) or start a new run`,
+          },
+        );
+      }
+    }
+    io.stderr.write(`resuming run ${run.id} (suite ${run.suite})\n`);
+    return { run, config: stored };
+  }
+  if (!opts.configPath) throw new HarnessError('USAGE', 'give a run config, or --resume <run>');
+  const config = loadConfig(opts.configPath);
+  if (config.import && !existsSync(config.dataset)) {
+    io.stderr.write(
+      `importing ${config.import.format} logs into ${config.dataset} (import: in the config)\n`,
+    );
+    try {
+      await importToFile(config.import, {
+        stderr: io.stderr,
+        env: io.env,
+        clock: io.clock,
+        signal: io.signal,
+      });
+    } catch (err) {
+      if (!(err instanceof ImportInterrupted)) throw err;
+      throw new HarnessError('INTERRUPTED', `import interrupted: ${err.message}`, {
+        hint: 'nothing was written; run the same command again to import and run',
+        exitCode: 130,
+      });
+    }
+  }
+  const dataset = await checkDataset(config.dataset);
+  const hash = configHash(config, dataset.hash);
+  if (!opts.fresh) {
+    const unfinished = store.resumableRun(hash);
+    if (unfinished) {
+      io.stderr.write(`resuming unfinished run ${unfinished.id} of the same config (--new starts afresh)\n`);
+      store.setRunStatus(unfinished.id, 'running');
+      return { run: unfinished, config: JSON.parse(unfinished.config_json) as ResolvedConfig };
+    }
+  }
+  // A sample drawn by `holdout sample` travels with the run: its seed, strata and split.
+  const sample = readSampleManifest(config.dataset);
+  if (sample && sample.output_sha256 !== dataset.hash) {
+    io.stderr.write(
+      `warning: ${config.dataset} changed after \`holdout sample\` wrote it (its hash differs from the manifest's); the stored sample details may not describe it\n`,
+    );
+  }
+  const runId = store.createRun(
+    {
+      suite: config.suite,
+      configPath: opts.configPath,
+      configJson: JSON.stringify(sample ? { ...config, sample } : config),
+      configHash: hash,
+      datasetPath: config.dataset,
+      datasetHash: dataset.hash,
+      recordCount: dataset.count,
+      repeats: config.repeats,
+      scorersJson: JSON.stringify(config.scorers),
+      createdAt: io.clock.isoNow(),
+    },
+    config.candidates.map((c) => ({
+      candidate: c.id,
+      model: c.model,
+      api: c.api,
+      baseUrl: c.base_url,
+      paramsJson: JSON.stringify(c.params),
+      priceJson: JSON.stringify({ ...c.price.standard, source: c.price.source }),
+    })),
+  );
+  let batch: NewRecord[] = [];
+  let seq = 0;
+  for await (const { record, json } of readRecords(config.dataset)) {
+    batch.push({ id: record.id, api: record.api, tags: record.tags, json });
+    if (batch.length === 1000) {
+      store.insertRecords(runId, batch, seq);
+      seq += batch.length;
+      batch = [];
+    }
+  }
+  store.insertRecords(runId, batch, seq);
+  io.stderr.write(
+    `run ${runId} (suite ${config.suite}): ${dataset.count} records × ${config.candidates.length} candidates × ${config.repeats} repeats\n`,
+  );
+  return { run: store.getRun(runId)!, config };
+}
+
+/**
+ * `holdout run --dry-run`: what the run would cost, from a real tokenizer and the price table, with
+ * no call made and nothing stored (harness/estimate.ts says how output tokens are guessed).
+ */
+export async function dryRunCommand(
+  configPath: string,
+): Promise<{ estimate: RunEstimate; config: ResolvedConfig }> {
+  const config = loadConfig(configPath);
+  if (config.import && !existsSync(config.dataset)) {
+    throw new HarnessError(
+      'DATASET_NOT_FOUND',
+      `${config.dataset} does not exist yet: it is imported on the first run`,
+      {
+        hint: `import it first: holdout import ${config.import.format} … -o ${config.dataset}`,
+      },
+    );
+  }
+  await checkDataset(config.dataset);
+  async function* records() {
+    for await (const { record } of readRecords(config.dataset)) yield record;
+  }
+  const estimate = await estimateRun(
+    {
+      candidates: config.candidates,
+      judges: config.judges ?? [],
+      scorers: config.scorers,
+      repeats: config.repeats,
+      stream: config.stream,
+      batched: new Set(config.candidates.filter((c) => isBatchCandidate(c, config)).map((c) => c.id)),
+    },
+    records(),
+  );
+  return { estimate, config };
+}
+
+/** The estimate as a table: a row per candidate and judge, then the total. */
+export function renderEstimate(e: RunEstimate, budgetUsd: number | undefined): string {
+  const usd = (x: number) => `$${x < 1 ? x.toPrecision(3) : x.toFixed(2)}`;
+  const basis = (b: RunEstimate['endpoints'][number]['basis']) =>
+    (['logged', 'reference', 'cap', 'assumed'] as const)
+      .filter((k) => b[k] > 0)
+      .map((k) => `${k} ${b[k]}`)
+      .join(', ');
+  const rows = e.endpoints.map((x) => [
+    x.batch ? `${x.id} (batch)` : x.id,
+    x.role,
+    x.model,
+    String(x.calls),
+    String(x.inputTokens),
+    String(x.outputTokens),
+    x.replay ? `(${usd(x.costUsd)} logged, not spent)` : usd(x.costUsd),
+    x.replay ? 'no calls: the logged responses' : basis(x.basis),
+  ]);
+  const table = fixedWidth(
+    [
+      'endpoint',
+      'role',
+      'model',
+      'calls',
+      'input tokens',
+      'output tokens',
+      'est. cost',
+      'output tokens from',
+    ],
+    rows,
+    new Set([0, 1, 2, 6, 7]),
+  );
+  const lines = [
+    `dry run: ${e.records} records × ${e.repeats} repeat${e.repeats === 1 ? '' : 's'}; no call made, nothing stored`,
+    ...table,
+    `estimated new spend: ${usd(e.totalUsd)}${budgetUsd !== undefined ? ` (budget ${usd(budgetUsd)}${e.totalUsd > budgetUsd ? ': the run would stop at the budget' : ''})` : ''}`,
+    `Input tokens are counted with the model family's tokenizer, no prompt caching assumed. Output tokens per call come from the logged response, else the reference, else the request's output limit (an upper bound), else ${ASSUMED_OUTPUT_TOKENS} assumed; a judge's reply is taken as ${JUDGE_OUTPUT_TOKENS}. Hidden reasoning tokens are not estimated: reasoning models can cost more.`,
+  ];
+  return `${lines.join('\n')}\n`;
+}
