@@ -1,15 +1,18 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { Ajv, type ErrorObject, type Options, type ValidateFunction } from 'ajv';
-import { Ajv2020 } from 'ajv/dist/2020.js';
+import type { ErrorObject } from 'ajv';
 import { z } from 'zod';
+import { compileSchema } from './json-schema.js';
 import type { Score, ScoreInput, Scorer, ScorerContext, ScorerFactory } from './types.js';
 import { UNSCORED } from './types.js';
 import { clip, fail, pass, quote } from './util.js';
 
 export const JsonArgs = z
   .strictObject({
-    /** Inline JSON Schema the output must satisfy. */
+    /**
+     * Inline JSON Schema the output must satisfy, by the rules of the draft its `$schema` declares
+     * (draft-04, -06, -07, 2019-09, 2020-12; none: draft-07), `format` included. See json-schema.ts.
+     */
     schema: z.record(z.string(), z.unknown()).optional(),
     /** Path of a JSON Schema file, relative to the config file's directory. */
     schema_file: z.string().min(1).optional(),
@@ -23,47 +26,6 @@ export const JsonArgs = z
     message: 'give `schema` or `schema_file`, not both',
   });
 export type JsonArgs = z.infer<typeof JsonArgs>;
-
-// `format` is an annotation only: ajv-formats is not a dependency, and half-checked formats
-// would be worse than none. addUsedSchema: false so two schemas sharing an `$id` don't collide.
-const AJV_OPTIONS: Options = { allErrors: true, strict: false, addUsedSchema: false, validateFormats: false };
-let draft7: Ajv | undefined;
-let draft2020: Ajv2020 | undefined;
-
-function ajvFor(schema: Record<string, unknown>): Ajv | Ajv2020 {
-  const dialect = schema.$schema;
-  if (typeof dialect === 'string' && dialect.includes('2020-12')) {
-    draft2020 ??= new Ajv2020(AJV_OPTIONS);
-    return draft2020;
-  }
-  draft7 ??= new Ajv(AJV_OPTIONS);
-  return draft7;
-}
-
-type Compiled = { validate: ValidateFunction; error?: undefined } | { error: string };
-
-// Records usually share a handful of schemas, each arriving as a separate object per record: the
-// WeakMap skips re-serializing an object already seen, the Map skips recompiling equal content.
-// Neither is bounded: distinct schemas in a dataset are few.
-const byObject = new WeakMap<object, Compiled>();
-const byText = new Map<string, Compiled>();
-
-function compile(schema: Record<string, unknown>): Compiled {
-  let c = byObject.get(schema);
-  if (c) return c;
-  const text = JSON.stringify(schema);
-  c = byText.get(text);
-  if (!c) {
-    try {
-      c = { validate: ajvFor(schema).compile(schema) };
-    } catch (e) {
-      c = { error: e instanceof Error ? e.message : String(e) };
-    }
-    byText.set(text, c);
-  }
-  byObject.set(schema, c);
-  return c;
-}
 
 function ownSchema(name: string, args: JsonArgs, ctx: ScorerContext | undefined) {
   let schema = args.schema;
@@ -84,9 +46,11 @@ function ownSchema(name: string, args: JsonArgs, ctx: ScorerContext | undefined)
     schema = parsed as Record<string, unknown>;
   }
   if (schema === undefined) return undefined;
-  const c = compile(schema);
-  if (c.error !== undefined)
-    throw new Error(`scorer "${name}": ${origin} is not a valid JSON Schema: ${c.error}`);
+  const c = compileSchema(schema);
+  if (c.error !== undefined) {
+    const why = c.unsupported ? c.error : `is not a valid JSON Schema: ${c.error}`;
+    throw new Error(`scorer "${name}": ${origin} ${why}`);
+  }
   return c.validate;
 }
 
@@ -180,7 +144,7 @@ function jsonScorer(name: string, args: JsonArgs, ctx?: ScorerContext): Scorer {
       if (!parsed.ok) return fail(`invalid JSON: ${clip(parsed.error, 160)}`);
       let validate = own;
       if (validate === undefined && args.use_reference_schema && ref?.schema !== undefined) {
-        const c = compile(ref.schema);
+        const c = compileSchema(ref.schema);
         if (c.error !== undefined) return UNSCORED(`invalid reference.schema: ${c.error}`);
         validate = c.validate;
       }

@@ -116,12 +116,127 @@ describe('json: schema', () => {
     expect(score('["a", "b"]', {}, { schema }).detail).toBe('schema: /1 must be integer');
   });
 
-  it('treats format as an annotation, and tolerates $ids shared by different schemas', () => {
-    expect(score('"not an email"', {}, { schema: { type: 'string', format: 'email' } }).value).toBe(1);
+  it('tolerates $ids shared by different schemas', () => {
     const a = { $id: 'https://example.com/s', type: 'string' };
     const b = { $id: 'https://example.com/s', type: 'number' };
     expect(score('"x"', {}, { schema: a }).value).toBe(1);
     expect(score('"x"', {}, { schema: b }).value).toBe(0);
+  });
+});
+
+describe('json: schema drafts', () => {
+  const D04 = 'http://json-schema.org/draft-04/schema#';
+  const D06 = 'http://json-schema.org/draft-06/schema#';
+  const D07 = 'http://json-schema.org/draft-07/schema#';
+  const D2019 = 'https://json-schema.org/draft/2019-09/schema';
+  const D2020 = 'https://json-schema.org/draft/2020-12/schema';
+  const valid = (text: string, schema: object) => score(text, {}, { schema }).value === 1;
+
+  it('checks format', () => {
+    const email = { type: 'string', format: 'email' };
+    expect(score('"not an email"', {}, { schema: email }).detail).toBe('schema: / must match format "email"');
+    expect(valid('"ada@example.com"', email)).toBe(true);
+    const dateTime = { format: 'date-time' };
+    expect(valid('"2024-02-29T12:00:00Z"', dateTime)).toBe(true);
+    expect(valid('"2024-02-30T12:00:00Z"', dateTime)).toBe(false); // no 30 February
+    expect(valid('"2024-02-29T12:00:00"', dateTime)).toBe(false); // RFC 3339 requires the offset
+    expect(valid('"2024-02-29"', { format: 'date' })).toBe(true);
+    expect(valid('"2023-02-29"', { format: 'date' })).toBe(false); // 2023 is not a leap year
+    expect(valid('"https://example.com/a?b=1"', { format: 'uri' })).toBe(true);
+    expect(valid('"example.com/a"', { format: 'uri' })).toBe(false); // a URI has a scheme
+    expect(valid('"not an email"', { $schema: D04, format: 'email' })).toBe(false);
+    expect(valid('"not an email"', { $schema: D2020, format: 'email' })).toBe(false);
+    // Formats nobody defined are let through, as the drafts allow; non-strings are not checked.
+    expect(valid('"555-0100"', { format: 'phone' })).toBe(true);
+    expect(valid('12', email)).toBe(false);
+    expect(valid('12', { format: 'email' })).toBe(true);
+  });
+
+  it('validates draft-04 by its rules', () => {
+    // Draft-04: exclusiveMaximum is a boolean modifying maximum (a number from draft-06 on).
+    const below5 = { $schema: D04, type: 'number', maximum: 5, exclusiveMaximum: true };
+    expect(valid('4.5', below5)).toBe(true);
+    expect(score('5', {}, { schema: below5 }).detail).toBe('schema: / must be < 5');
+    // const, contains and if/then/else came later: draft-04 ignores them.
+    expect(valid('2', { $schema: D04, const: 1 })).toBe(true);
+    expect(valid('[1]', { $schema: D04, contains: { type: 'string' } })).toBe(true);
+    expect(() => make({ schema: { $schema: D04, exclusiveMaximum: 5 } })).toThrow(
+      /schema is not a valid JSON Schema: .*exclusiveMaximum must be boolean/,
+    );
+  });
+
+  it('validates draft-06 by its rules', () => {
+    expect(valid('"b"', { $schema: D06, const: 'a' })).toBe(false);
+    expect(valid('[1]', { $schema: D06, contains: { type: 'string' } })).toBe(false);
+    // if/then/else are draft-07's. (Parsed: a literal with a `then` key looks like a promise to lint.)
+    const ifThen = JSON.parse('{"if": {"type": "string"}, "then": {"minLength": 3}}') as object;
+    expect(valid('"x"', { $schema: D06, ...ifThen })).toBe(true);
+    expect(valid('"x"', { $schema: D07, ...ifThen })).toBe(false);
+    expect(valid('"x"', ifThen)).toBe(false);
+  });
+
+  it('validates 2019-09 by its rules', () => {
+    const closed = { $schema: D2019, properties: { a: {} }, unevaluatedProperties: false };
+    expect(valid('{"a": 1}', closed)).toBe(true);
+    expect(valid('{"a": 1, "b": 2}', closed)).toBe(false);
+  });
+
+  it('ignores keywords beside $ref up to draft-07, and applies them from 2019-09', () => {
+    const short = (dialect: object) => ({ ...dialect, $ref: '#/definitions/s', maxLength: 3 });
+    const definitions = { s: { type: 'string' } };
+    for (const d of [D04, D06, D07]) expect(valid('"abcdef"', short({ $schema: d, definitions }))).toBe(true);
+    expect(valid('"abcdef"', short({ definitions }))).toBe(true);
+    expect(valid('6', short({ definitions }))).toBe(false); // the $ref itself still applies
+    for (const d of [D2019, D2020]) expect(valid('"abcdef"', short({ $schema: d, definitions }))).toBe(false);
+    expect(valid('"abc"', short({ $schema: D2020, definitions }))).toBe(true);
+    // Nested, with a `type` beside the $ref: ignored too (ajv's own option would still check it).
+    const nested = {
+      definitions,
+      properties: { a: { $ref: '#/definitions/s', type: 'number', minLength: 9 } },
+    };
+    expect(valid('{"a": "abc"}', nested)).toBe(true);
+    expect(valid('{"a": 1}', nested)).toBe(false);
+    // A property named "$ref" is a property, not a reference.
+    const named = { properties: { $ref: { type: 'string' }, b: { type: 'number' } } };
+    expect(score('{"$ref": 1, "b": "x"}', {}, { schema: named }).detail).toBe(
+      'schema: /$ref must be string; /b must be number',
+    );
+  });
+
+  it('accepts the usual spellings of a draft URI', () => {
+    const person = { $ref: '#/definitions/person', definitions: { person: PERSON } };
+    const ada = '{"name": "Ada", "age": 36}';
+    for (const uri of ['https://json-schema.org/draft-07/schema', 'http://json-schema.org/draft-07/schema']) {
+      expect(valid(ada, { $schema: uri, ...person })).toBe(true);
+      expect(valid('{"name": "Ada"}', { $schema: uri, ...person })).toBe(false);
+    }
+    expect(valid('"x"', { $schema: 'http://json-schema.org/draft-04/schema', const: 1 })).toBe(true);
+    expect(valid('"x"', { $schema: `${D2020}#`, type: 'integer' })).toBe(false);
+  });
+
+  it('does not take 1E400 (Infinity to JSON.parse) for an integer or a number', () => {
+    expect(score('1E400', {}, { schema: { type: 'integer' } }).detail).toBe('schema: / must be integer');
+    expect(valid('-1e400', { type: 'number' })).toBe(false);
+    expect(valid('{"n": 1E400}', { $schema: D2020, properties: { n: { type: 'integer' } } })).toBe(false);
+    expect(valid('{"n": 1E400}', { $schema: D04, properties: { n: { type: 'number' } } })).toBe(false);
+    expect(valid('1E300', { type: 'number' })).toBe(true);
+    expect(valid('1E20', { type: 'integer' })).toBe(true);
+  });
+
+  it('names the scorer and the draft when $schema is a draft it cannot validate', () => {
+    const draft3 = { $schema: 'http://json-schema.org/draft-03/schema#', type: 'string' };
+    expect(() => json.create('answer', json.args.parse({ schema: draft3 }))).toThrow(
+      'scorer "answer": schema declares $schema "http://json-schema.org/draft-03/schema#", a JSON Schema ' +
+        'draft holdout cannot validate (it knows draft-04, draft-06, draft-07, 2019-09, 2020-12)',
+    );
+    expect(() => make({ schema: { $schema: 'https://example.com/my-dialect' } })).toThrow(
+      /^scorer "json": schema declares \$schema "https:\/\/example.com\/my-dialect", a JSON Schema draft/,
+    );
+    const s = score('"x"', { schema: draft3 });
+    expect(s.value).toBeNull();
+    expect(s.detail).toMatch(
+      /^invalid reference.schema: declares \$schema "http:\/\/json-schema.org\/draft-03/,
+    );
   });
 });
 
@@ -133,6 +248,7 @@ describe('json: schema_file', () => {
     writeFileSync(join(dir, 'broken.json'), '{"type": ');
     writeFileSync(join(dir, 'bad-schema.json'), '{"type": 12}');
     writeFileSync(join(dir, 'array.json'), '[]');
+    writeFileSync(join(dir, 'draft-03.json'), '{"$schema": "http://json-schema.org/draft-03/schema#"}');
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -153,6 +269,9 @@ describe('json: schema_file', () => {
       /schema_file "bad-schema.json" .* is not a valid JSON Schema/,
     );
     expect(() => make({ schema_file: 'array.json' }, dir)).toThrow(/"array.json" .*must be an object/);
+    expect(() => make({ schema_file: 'draft-03.json' }, dir)).toThrow(
+      /^scorer "json": schema_file "draft-03.json" \(.*draft-03\.json\) declares \$schema "http:\/\/json-schema.org\/draft-03\/schema#"/,
+    );
   });
 
   it('rejects an invalid inline schema at create time', () => {

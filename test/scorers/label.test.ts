@@ -57,6 +57,21 @@ describe('extractLabel', () => {
     expect(extractLabel('Refund.', { case_sensitive: true })).toEqual({ label: 'Refund', known: true });
   });
 
+  it('cleans declared labels and aliases as it cleans outputs, and returns the declared spelling', () => {
+    // Banking77 declares `reverted_card_payment?`: the output's `?` is stripped, so must the label's be.
+    const opts = {
+      labels: ['reverted_card_payment?', 'card_arrival', '?'],
+      aliases: { 'reverted_card_payment?': ['payment reverted!'] },
+    };
+    const named = { label: 'reverted_card_payment?', known: true };
+    expect(extractLabel('reverted_card_payment?', opts)).toEqual(named);
+    expect(extractLabel('Label: "Reverted_card_payment"', opts)).toEqual(named);
+    expect(extractLabel('payment reverted', opts)).toEqual(named);
+    expect(extractLabel('Payment reverted!\nThe card payment came back.', opts)).toEqual(named);
+    // A label that is nothing but punctuation is compared as written.
+    expect(extractLabel(' ? ', opts)).toEqual({ label: '?', known: true });
+  });
+
   it('returns declared spellings when case-insensitive', () => {
     expect(extractLabel('billing_issue', { labels: ['Billing_Issue'] }).label).toBe('Billing_Issue');
   });
@@ -98,6 +113,20 @@ describe('label scorer', () => {
     expect(score('yes', 'Yes', { labels: ['Yes', 'No'] }).value).toBe(1);
   });
 
+  it('matches labels that end in punctuation, reporting them as configured', () => {
+    const opts = { labels: ['reverted_card_payment?', 'card_arrival'] };
+    expect(score('reverted_card_payment?', 'reverted_card_payment?', opts).value).toBe(1);
+    expect(score('**reverted_card_payment**', 'reverted_card_payment?', opts).value).toBe(1);
+    expect(score('card_arrival', 'reverted_card_payment?', opts).detail).toBe(
+      'predicted="card_arrival" expected="reverted_card_payment?"',
+    );
+    expect(score('reverted_card_payment?', 'card_arrival', opts).detail).toBe(
+      'predicted="reverted_card_payment?" expected="card_arrival"',
+    );
+    // Free-form: the reference is cleaned like the output.
+    expect(score('Refund?', 'refund?', {}).value).toBe(1);
+  });
+
   it('compares free-form labels when no allowed set is given', () => {
     expect(score('Billing', 'billing', {}).value).toBe(1);
     expect(score('Shipping', 'billing', {}).detail).toBe('predicted="shipping" expected="billing"');
@@ -119,6 +148,9 @@ describe('label options', () => {
   it('rejects duplicate labels and spellings that mean two labels', () => {
     expect(issues({ labels: ['yes', 'Yes'] })).toContain('→ at labels[1]');
     expect(issues({ labels: ['yes', 'Yes'], case_sensitive: true })).toBe('');
+    // Compared cleaned, as the scorer compares them.
+    expect(issues({ labels: ['yes', 'yes.'] })).toContain('duplicate label "yes."');
+    expect(issues({ labels: ['refund?'], aliases: { refund: ['money back'] } })).toBe('');
     const twice = issues({ labels: ['yes', 'no'], aliases: { yes: ['y'], no: ['n', 'y'] } });
     expect(twice).toContain('"y" already means "yes"');
     expect(twice).toContain('→ at aliases.no[1]');

@@ -52,7 +52,7 @@ describe('levenshtein', () => {
 });
 
 describe('rouge_l', () => {
-  it('is the LCS F-measure with β = 1 over lowercased whitespace tokens', () => {
+  it('is the LCS F-measure with β = 1', () => {
     expect(lcsLength([...'ABCBDAB'], [...'BDCABA'])).toBe(4);
     // LCS "the cat on the mat" = 5 of 6 on both sides: P = R = F = 5/6.
     expect(rougeL('the cat sat on the mat', 'the cat is on the mat')).toBeCloseTo(5 / 6, 12);
@@ -61,13 +61,50 @@ describe('rouge_l', () => {
     // Order matters: LCS of "b a" and "a b" is 1, P = R = 1/2.
     expect(rougeL('b a', 'a b')).toBe(0.5);
     expect(rougeL('x y', 'a b')).toBe(0);
-    expect(rougeL('', ' ')).toBe(1);
-    expect(rougeL('', 'a')).toBe(0);
   });
 
-  it('scores against reference.output', () => {
+  it("tokenizes as rouge-score's default tokenizer: lowercase, non-[a-z0-9] is a space, no stemming", () => {
+    expect(rougeL('Hello, World!', 'hello world')).toBe(1);
+    expect(rougeL("The cat's mat-sized bed.", 'the cat s mat sized bed')).toBe(1);
+    // c = police killed the gunman (4), r = the gunman was killed by police (6): LCS "the gunman" = 2;
+    // P = 2/4, R = 2/6, F = 2 · 1/2 · 1/3 / (1/2 + 1/3) = 2/5.
+    expect(rougeL('Police killed the gunman!', 'The gunman was killed by police.')).toBeCloseTo(0.4, 12);
+    // No stemming: "cats" is not "cat" (P = R = 1/2).
+    expect(rougeL('cats sleep', 'cat sleep')).toBe(0.5);
+    // Letters outside a-z are separators: "naïve" is "na ve"; text in other scripts has no tokens.
+    expect(rougeL('naïve', 'na ve')).toBe(1);
+    expect(rougeL('привет мир', 'привет мир')).toBe(0);
+  });
+
+  it('is 0 when either side has no tokens, as rouge-score', () => {
+    expect(rougeL('', ' ')).toBe(0);
+    expect(rougeL('!!!', '...')).toBe(0);
+    expect(rougeL('', 'a')).toBe(0);
+    expect(rougeL('', '', 'whitespace')).toBe(0);
+  });
+
+  it('keeps lowercased whitespace tokens as the `whitespace` tokenizer', () => {
+    expect(rougeL('Hello, World!', 'hello world', 'whitespace')).toBe(0);
+    expect(rougeL('привет мир', 'Привет мир', 'whitespace')).toBe(1);
+    // Only "killed" and "the" are common ("gunman!" ≠ "gunman", "police." ≠ "police") and in opposite
+    // orders: LCS 1, P = 1/4, R = 1/6, F = 2 · 1/24 / (10/24) = 1/5.
+    expect(rougeL('Police killed the gunman!', 'The gunman was killed by police.', 'whitespace')).toBeCloseTo(
+      0.2,
+      12,
+    );
+  });
+
+  it('scores against reference.output, with the tokenizer option', () => {
     const s = rouge_l.create('rouge_l', rouge_l.args.parse({}));
     expect((s.score(input('The cat', { output: 'the cat sat down' })) as Score).value).toBeCloseTo(2 / 3, 12);
+    expect(s.score(input('Hello, World!', { output: 'hello world' }))).toEqual({
+      value: 1,
+      passed: true,
+      detail: 'rouge_l=1',
+    });
+    const ws = rouge_l.create('rouge_l', rouge_l.args.parse({ tokenizer: 'whitespace' }));
+    expect((ws.score(input('Hello, World!', { output: 'hello world' })) as Score).value).toBe(0);
+    expect(rouge_l.args.safeParse({ tokenizer: 'nltk' }).success).toBe(false);
   });
 });
 
@@ -101,8 +138,26 @@ describe('bleu', () => {
     expect(sentenceBleu('a b c d e', 'a b c d e')).toBe(1);
     expect(sentenceBleu('x y z w', 'a b c d')).toBe(0);
     expect(sentenceBleu('A B C D', 'a b c d')).toBe(0);
-    expect(sentenceBleu('', '')).toBe(1);
+  });
+
+  it('is 0 when either side is empty, two empty strings included, as NLTK', () => {
+    // NLTK 3.8 (Debian python3-nltk): sentence_bleu([[]], [], smoothing_function=method1) == 0.
+    expect(sentenceBleu('', '')).toBe(0);
+    expect(sentenceBleu(' \n', '\t')).toBe(0);
     expect(sentenceBleu('', 'a')).toBe(0);
+    expect(sentenceBleu('a', '')).toBe(0);
+  });
+
+  it("splits on what Python's str.split() calls whitespace", () => {
+    // NEL (U+0085) and U+001F separate tokens for Python, not for JavaScript's \s. NLTK 3.8 on
+    // "the cat\x85sat on\x1fthe mat".split() vs "the cat sat on the mat".split(): 1.0.
+    expect(sentenceBleu('the cat\u0085sat on\u001fthe mat', 'the cat sat on the mat')).toBe(1);
+    expect(sentenceBleu('the\u00a0cat\u3000sat\r\non the\u2028mat', 'the cat sat on the mat')).toBe(1);
+    // U+FEFF is not whitespace to Python: "cat\ufeffsat" stays one token (5 vs 6 tokens).
+    // p1 = 4/5, p2 = 2/4, p3 = 1/3, p4 = ε/2; BP = e^(1 − 6/5). NLTK 3.8 gives 0.23394743548827707.
+    const bom = sentenceBleu('the cat\ufeffsat on the mat', 'the cat sat on the mat');
+    expect(bom).toBeCloseTo(Math.exp(-0.2) * (0.8 * 0.5 * (1 / 3) * 0.05) ** 0.25, 12);
+    expect(bom).toBeCloseTo(0.23394743548827707, 12);
   });
 
   it('scores against reference.output, with threshold deciding passed', async () => {
