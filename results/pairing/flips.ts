@@ -2,7 +2,7 @@
  * The flipped records: the regressions (A pass → B fail) and fixes (fail → pass), or with repeats
  * the prompts whose pass share fell or rose, each with one-line excerpts of both outputs.
  */
-import type { CompareRows } from './pairing.js';
+import type { CompareRows, PairRows } from './pairing.js';
 import type { Comparison, Flip } from '../compare/types.js';
 import type { Grouping } from './units.js';
 
@@ -39,9 +39,55 @@ export function findFlips(
   listed: number,
 ): Comparison['flips'] {
   const p = rows.pairs;
+  const { regress, fix } = flippedItems(p, unit, g);
+  const counts = { regressions: regress.length, fixes: fix.length };
+  const shown = [...regress.slice(0, listed), ...fix.slice(0, listed)];
+  const detail =
+    shown.length > 0
+      ? rows.flipDetail(shown.map((f) => ({ callA: p.callA[f.item]!, callB: p.callB[f.item]! })))
+      : [];
+  const flips = shown.map((f, i): Flip => {
+    const d = detail[i]!;
+    return {
+      recordId: d.recordId,
+      tags: d.tags,
+      repeat: d.repeat,
+      passA: f.a,
+      passB: f.b,
+      outputA: excerpt(d.outputA),
+      outputB: excerpt(d.outputB),
+    };
+  });
+  const nRegress = Math.min(listed, regress.length);
+  return {
+    counts,
+    listed: Number.isFinite(listed) ? listed : 'all',
+    regressions: flips.slice(0, nRegress),
+    fixes: flips.slice(nRegress),
+  };
+}
+
+/** A flipped paired item: its index in PairRows, and the pass share of each side (0 or 1 per call). */
+export interface FlippedItem {
+  item: number;
+  a: number;
+  b: number;
+}
+
+/**
+ * Which records flipped, in item order: the one definition that `compare` and `report --baseline`
+ * share. One call per prompt: b (A pass → B fail) and c (fail → pass). With repeats: the prompts whose
+ * pass share over their paired scored repeats fell or rose, each shown by a repeat that flipped
+ * that way (else the prompt's first paired repeat).
+ */
+export function flippedItems(
+  p: PairRows,
+  unit: 'call' | 'prompt',
+  g: Grouping,
+): { regress: FlippedItem[]; fix: FlippedItem[] } {
   const n = p.callA.length;
-  const regress: { item: number; a: number; b: number }[] = [];
-  const fix: { item: number; a: number; b: number }[] = [];
+  const regress: FlippedItem[] = [];
+  const fix: FlippedItem[] = [];
   if (unit === 'call') {
     for (let i = 0; i < n; i++) {
       const pa = p.passA[i]!;
@@ -78,29 +124,5 @@ export function findFlips(
       else if (b > a) fix.push({ item: up[q]! >= 0 ? up[q]! : first[q]!, a, b });
     }
   }
-  const counts = { regressions: regress.length, fixes: fix.length };
-  const shown = [...regress.slice(0, listed), ...fix.slice(0, listed)];
-  const detail =
-    shown.length > 0
-      ? rows.flipDetail(shown.map((f) => ({ callA: p.callA[f.item]!, callB: p.callB[f.item]! })))
-      : [];
-  const flips = shown.map((f, i): Flip => {
-    const d = detail[i]!;
-    return {
-      recordId: d.recordId,
-      tags: d.tags,
-      repeat: d.repeat,
-      passA: f.a,
-      passB: f.b,
-      outputA: excerpt(d.outputA),
-      outputB: excerpt(d.outputB),
-    };
-  });
-  const nRegress = Math.min(listed, regress.length);
-  return {
-    counts,
-    listed: Number.isFinite(listed) ? listed : 'all',
-    regressions: flips.slice(0, nRegress),
-    fixes: flips.slice(nRegress),
-  };
+  return { regress, fix };
 }

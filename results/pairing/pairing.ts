@@ -5,6 +5,7 @@
  */
 import { HarnessError } from '../../harness/errors.js';
 import type { RunRow, Store } from '../store/store.js';
+import { parseTags } from '../store/tags.js';
 
 export interface SideRef {
   runId: number;
@@ -83,7 +84,9 @@ export interface FlipInfo {
   recordId: string;
   repeat: number;
   tags: Record<string, string>;
-  /** The output's first 400 characters. */
+  /** Position of the record in its run's dataset; null when the records table lacks it. */
+  seq: number | null;
+  /** The output's first characters (400 unless the caller asks for more). */
   outputA: string | null;
   outputB: string | null;
 }
@@ -98,7 +101,7 @@ export interface CompareRows {
   /** Work items: record × repeat on either side. */
   items: number;
   /** Reads the flipped items only, in one query per table (never one per row); in input order. */
-  flipDetail(items: { callA: number; callB: number }[]): FlipInfo[];
+  flipDetail(items: { callA: number; callB: number }[], chars?: number): FlipInfo[];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -385,22 +388,24 @@ export function loadComparison(
   // The flipped items only: A's calls with their records (the candidate's run first, the
   // baseline's for records only it has), then B's outputs. json_each drives the join, so each id is
   // one primary-key lookup.
-  const flipDetail = (list: { callA: number; callB: number }[]): FlipInfo[] => {
+  const flipDetail = (list: { callA: number; callB: number }[], chars = 400): FlipInfo[] => {
     const oneRun = baseline.runId === candidate.runId;
     const withRecords = `
-      SELECT c.id, c.record_id, c.repeat, substr(c.output, 1, 400),
-        ${oneRun ? 'rb.tags_json' : 'coalesce(rb.tags_json, ra.tags_json)'}
+      SELECT c.id, c.record_id, c.repeat, substr(c.output, 1, @chars),
+        ${oneRun ? 'rb.tags_json' : 'coalesce(rb.tags_json, ra.tags_json)'},
+        ${oneRun ? 'rb.seq' : 'coalesce(rb.seq, ra.seq)'}
       FROM json_each(@ids) j CROSS JOIN calls c ON c.id = j.value
       LEFT JOIN records rb ON rb.run_id = @runB AND rb.record_id = c.record_id
       ${oneRun ? '' : 'LEFT JOIN records ra ON ra.run_id = @runA AND ra.record_id = c.record_id'}`;
-    const outputs = `SELECT c.id, substr(c.output, 1, 400) FROM json_each(?) j CROSS JOIN calls c ON c.id = j.value`;
-    type Row = [number, string, number, string | null, string | null];
+    const outputs = `SELECT c.id, substr(c.output, 1, ?) FROM json_each(?) j CROSS JOIN calls c ON c.id = j.value`;
+    type Row = [number, string, number, string | null, string | null, number | null];
     const infoA = new Map<number, Row>();
     const rowsA = db
       .prepare(withRecords)
       .raw()
       .all({
         ids: JSON.stringify(list.map((x) => x.callA)),
+        chars,
         runB: candidate.runId,
         ...(oneRun ? {} : { runA: baseline.runId }),
       }) as Row[];
@@ -409,7 +414,7 @@ export function loadComparison(
     const rowsB = db
       .prepare(outputs)
       .raw()
-      .all(JSON.stringify(list.map((x) => x.callB))) as [number, string | null][];
+      .all(chars, JSON.stringify(list.map((x) => x.callB))) as [number, string | null][];
     for (const [id, output] of rowsB) outB.set(id, output);
     return list.map((x) => {
       const r = infoA.get(x.callA);
@@ -417,6 +422,7 @@ export function loadComparison(
         recordId: r?.[1] ?? '',
         repeat: r?.[2] ?? 0,
         tags: r?.[4] ? parseTags(r[4]) : {},
+        seq: r?.[5] ?? null,
         outputA: r?.[3] ?? null,
         outputB: outB.get(x.callB) ?? null,
       };
@@ -485,18 +491,6 @@ function pairScorer(scorer: string, a: ScorerSide, b: ScorerSide): ScorerRows {
     out.passB.push(b.pass[j]!);
   }
   return out;
-}
-
-function parseTags(json: string): Record<string, string> {
-  try {
-    const v = JSON.parse(json) as unknown;
-    if (v && typeof v === 'object' && !Array.isArray(v)) {
-      return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, String(x)]));
-    }
-  } catch {
-    // A corrupt tags column shows as no tags rather than stopping the gate.
-  }
-  return {};
 }
 
 /** |records(A) × repeats(A) ∪ records(B) × repeats(B)|. */

@@ -4,7 +4,7 @@
  * for the outcomes, grouped per (record, candidate) in SQL; no query per row.
  */
 import { HarnessError } from '../../harness/errors.js';
-import { parseTags } from '../report/report.js';
+import { parseTags } from '../store/tags.js';
 import type { Store } from '../store/store.js';
 
 export interface RouteRunRecord {

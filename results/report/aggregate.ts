@@ -1,0 +1,376 @@
+/**
+ * Runs the report's aggregate queries and turns the sums into figures: pass rates with their
+ * intervals, mean scores, cost, tokens, latency quantiles with order-statistic intervals. Every figure
+ * is a sum, so slices add up to the whole run.
+ */
+import type Database from 'better-sqlite3';
+import { percentile, percentileCI, tIntervalFromSummary, wilson } from '../stats/stats.js';
+import {
+  callsSql,
+  SLICE_MAP_SQL,
+  SLICE_RECORDS_SQL,
+  SLICED,
+  SLICED_VALUES_SQL,
+  scoresSql,
+  UNSLICED,
+  valuesSql,
+} from './queries.js';
+import type { Figures, MeanScore, PassRate, Quantile } from './types.js';
+
+export interface CallAggregate {
+  role: string;
+  candidate: string;
+  slice: unknown;
+  /** The served model of the group's ok calls; null for errors and for calls without one. */
+  served: string | null;
+  /** The error kind of the group's errors; null for ok calls. */
+  kind: string | null;
+  calls: number;
+  ok: number;
+  errors: number;
+  retried: number;
+  cost: number | null;
+  input_tokens: number;
+  cached_tokens: number;
+  output_tokens: number;
+  reasoning_tokens: number;
+  queue_ms: number;
+  backoff_ms: number;
+  ok_uncosted: number;
+  stream_tokens: number | null;
+  stream_ms: number | null;
+  simulated: number;
+}
+
+export interface ScoreAggregate {
+  candidate: string;
+  slice: unknown;
+  units: number;
+  scored: number;
+  passes: number;
+  sum_rate: number;
+  ss_rate: number;
+  sum_score: number;
+  ss_score: number;
+}
+
+export interface ScorerAggregate {
+  candidate: string;
+  scorer: string;
+  scored: number;
+  unscored: number;
+  passes: number;
+  units: number;
+  sum_rate: number | null;
+  ss_rate: number | null;
+  mean: number | null;
+}
+
+/** Summable raw figures of one candidate over one slice (or the whole run). */
+export interface Acc {
+  calls: number;
+  ok: number;
+  errors: number;
+  retried: number;
+  cost: number | null;
+  input: number;
+  cached: number;
+  output: number;
+  reasoning: number;
+  queueMs: number;
+  backoffMs: number;
+  okUncosted: number;
+  streamTokens: number | null;
+  streamMs: number | null;
+  errorsByKind: Map<string, number>;
+  units: number;
+  scored: number;
+  passes: number;
+  sumRate: number;
+  ssRate: number;
+  sumScore: number;
+  ssScore: number;
+  latencies: number[];
+  ttfts: number[];
+}
+
+export function emptyAcc(): Acc {
+  return {
+    calls: 0,
+    ok: 0,
+    errors: 0,
+    retried: 0,
+    cost: null,
+    input: 0,
+    cached: 0,
+    output: 0,
+    reasoning: 0,
+    queueMs: 0,
+    backoffMs: 0,
+    okUncosted: 0,
+    streamTokens: null,
+    streamMs: null,
+    errorsByKind: new Map(),
+    units: 0,
+    scored: 0,
+    passes: 0,
+    sumRate: 0,
+    ssRate: 0,
+    sumScore: 0,
+    ssScore: 0,
+    latencies: [],
+    ttfts: [],
+  };
+}
+
+/** null + null = null; a known value plus an unknown one is the known value. */
+export function addNullable(a: number | null, b: number | null): number | null {
+  return a === null ? b : b === null ? a : a + b;
+}
+
+/** A slice key as the report shows it: text, null for a missing tag. */
+function sliceText(v: unknown): string | null {
+  return v === null || v === undefined ? null : String(v);
+}
+
+/** Map key for a slice (Map keys compare null fine, but a stable string keeps ordering simple). */
+const NO_TAG = '\u0000none';
+const keyOf = (v: string | null) => (v === null ? NO_TAG : `=${v}`);
+
+export interface Collected {
+  /** candidate → slice key → Acc; the whole run is the sum over slices. */
+  bySlice: Map<string, Map<string, Acc>>;
+  /** candidate → whole-run Acc. */
+  total: Map<string, Acc>;
+  /** Slice keys → display value. */
+  sliceValues: Map<string, string | null>;
+  /** Slice key → records of the run in that slice (empty unsliced). */
+  records: Map<string, number>;
+  /** candidate → served model → ok calls, over the whole run. */
+  served: Map<string, Map<string, number>>;
+  aggregates: CallAggregate[];
+}
+
+/**
+ * Runs the aggregate queries of one run, sliced or not, and sums slices into the whole. Every query
+ * is a GROUP BY over the run's calls; values for percentiles are plucked once per candidate.
+ */
+export function collect(
+  db: Database.Database,
+  runId: number,
+  perPrompt: boolean,
+  path: string | null,
+): Collected {
+  if (path === null) return aggregate(db, runId, perPrompt, null);
+  for (const sql of SLICE_MAP_SQL) db.prepare(sql).run({ run: runId, path });
+  try {
+    return aggregate(db, runId, perPrompt, path);
+  } finally {
+    db.prepare(SLICE_MAP_SQL[0]!).run();
+  }
+}
+
+function aggregate(db: Database.Database, runId: number, perPrompt: boolean, path: string | null): Collected {
+  const s = path === null ? UNSLICED : SLICED;
+  const params = path === null ? { run: runId } : { run: runId, path };
+  const bySlice = new Map<string, Map<string, Acc>>();
+  const total = new Map<string, Acc>();
+  const sliceValues = new Map<string, string | null>();
+  const sliced = path !== null;
+  /** The accumulators a row adds to: its slice's and the whole run's (only the whole run's unsliced). */
+  const acc = (candidate: string, slice: unknown): Acc[] => {
+    const t = getOr(total, candidate, emptyAcc);
+    if (!sliced) return [t];
+    const value = sliceText(slice);
+    const key = keyOf(value);
+    sliceValues.set(key, value);
+    const a = getOr(
+      getOr(bySlice, candidate, () => new Map<string, Acc>()),
+      key,
+      emptyAcc,
+    );
+    return [a, t];
+  };
+
+  const aggregates = db.prepare(callsSql(s)).all(params) as CallAggregate[];
+  const served = new Map<string, Map<string, number>>();
+  for (const g of aggregates) {
+    if (g.role !== 'candidate') continue;
+    if (g.served !== null) {
+      const models = getOr(served, g.candidate, () => new Map<string, number>());
+      models.set(g.served, (models.get(g.served) ?? 0) + g.ok);
+    }
+    for (const a of acc(g.candidate, g.slice)) {
+      if (g.kind !== null) a.errorsByKind.set(g.kind, (a.errorsByKind.get(g.kind) ?? 0) + g.errors);
+      a.calls += g.calls;
+      a.ok += g.ok;
+      a.errors += g.errors;
+      a.retried += g.retried;
+      a.cost = addNullable(a.cost, g.cost);
+      a.input += g.input_tokens;
+      a.cached += g.cached_tokens;
+      a.output += g.output_tokens;
+      a.reasoning += g.reasoning_tokens;
+      a.queueMs += g.queue_ms;
+      a.backoffMs += g.backoff_ms;
+      a.okUncosted += g.ok_uncosted;
+      a.streamTokens = addNullable(a.streamTokens, g.stream_tokens);
+      a.streamMs = addNullable(a.streamMs, g.stream_ms);
+    }
+  }
+  for (const g of db.prepare(scoresSql(perPrompt, s)).all(params) as ScoreAggregate[]) {
+    for (const a of acc(g.candidate, g.slice)) {
+      a.units += g.units;
+      a.scored += g.scored;
+      a.passes += g.passes;
+      a.sumRate += g.sum_rate;
+      a.ssRate += g.ss_rate;
+      a.sumScore += g.sum_score;
+      a.ssScore += g.ss_score;
+    }
+  }
+  if (!sliced) {
+    // One column, no slice: pluck straight into an array.
+    const latencyStmt = db.prepare(valuesSql('latency_ms')).pluck();
+    const ttftStmt = db.prepare(valuesSql('ttft_ms')).pluck();
+    for (const [candidate, t] of total) {
+      t.latencies = latencyStmt.all({ run: runId, candidate }) as number[];
+      t.ttfts = ttftStmt.all({ run: runId, candidate }) as number[];
+    }
+  } else {
+    // Values go to their slice only; the whole run's are the slices' joined afterwards. The slice's
+    // accumulator is looked up once per distinct value, not once per call.
+    const valuesStmt = db.prepare(SLICED_VALUES_SQL).raw();
+    for (const [candidate, t] of total) {
+      const rows = valuesStmt.iterate({ ...params, candidate }) as Iterable<
+        [unknown, number | null, number | null]
+      >;
+      const accOf = new Map<unknown, Acc>();
+      for (const [slice, latency, ttft] of rows) {
+        let a = accOf.get(slice);
+        if (a === undefined) {
+          a = acc(candidate, slice)[0]!;
+          accOf.set(slice, a);
+        }
+        if (latency !== null) a.latencies.push(latency);
+        if (ttft !== null) a.ttfts.push(ttft);
+      }
+      t.latencies = [...accOf.values()].flatMap((a) => a.latencies);
+      t.ttfts = [...accOf.values()].flatMap((a) => a.ttfts);
+    }
+  }
+  const records = new Map<string, number>();
+  if (sliced) {
+    for (const r of db.prepare(SLICE_RECORDS_SQL).all() as { slice: unknown; n: number }[]) {
+      const value = sliceText(r.slice);
+      const key = keyOf(value);
+      sliceValues.set(key, value);
+      records.set(key, (records.get(key) ?? 0) + r.n);
+    }
+  }
+  return { bySlice, total, sliceValues, records, served, aggregates };
+}
+
+/** What the API said it served a candidate, most calls first. */
+export function servedModels(collected: Collected, candidate: string): { model: string; calls: number }[] {
+  return [...(collected.served.get(candidate) ?? [])]
+    .map(([model, calls]) => ({ model, calls }))
+    .sort((a, b) => b.calls - a.calls || (a.model < b.model ? -1 : a.model > b.model ? 1 : 0));
+}
+
+function sorted(values: number[]): Float64Array {
+  return Float64Array.from(values).sort();
+}
+
+function quantile(sortedValues: Float64Array, p: number): Quantile {
+  const ci = percentileCI(sortedValues, p);
+  return { value: orNull(ci.estimate), lo: ci.lo, hi: ci.hi, bounded: ci.bounded };
+}
+
+/** Figures from the summed aggregates; sorts the plucked values (and returns them sorted). */
+export function figures(a: Acc, method: PassRate['method']): { figures: Figures; latencies: Float64Array } {
+  const latencies = sorted(a.latencies);
+  const ttfts = sorted(a.ttfts);
+  const cost = a.cost;
+  const calls = a.calls;
+  const errorsByKind = Object.fromEntries(
+    [...a.errorsByKind].sort((x, y) => y[1] - x[1] || (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0)),
+  );
+  return {
+    latencies,
+    figures: {
+      calls,
+      ok: a.ok,
+      errors: a.errors,
+      errorsByKind,
+      retried: a.retried,
+      scored: a.scored,
+      passes: a.passes,
+      passRate: passRate(method, a.units, a.passes, a.sumRate, a.ssRate),
+      meanScore: meanOf(a.units, a.sumScore, a.ssScore),
+      totalCostUsd: cost,
+      costPer1kCalls: cost === null || calls === 0 ? null : (cost / calls) * 1000,
+      costPerPass: cost === null || a.passes === 0 ? null : cost / a.passes,
+      costUnknown: a.okUncosted,
+      tokens: { input: a.input, cached: a.cached, output: a.output, reasoning: a.reasoning },
+      latency: {
+        n: latencies.length,
+        p50: quantile(latencies, 0.5),
+        p95: quantile(latencies, 0.95),
+        p99: quantile(latencies, 0.99),
+      },
+      ttft: { n: ttfts.length, p50: orNull(percentile(ttfts, 0.5)), p95: orNull(percentile(ttfts, 0.95)) },
+      outputTokensPerSec:
+        a.streamTokens !== null && a.streamMs !== null && a.streamMs > 0
+          ? a.streamTokens / (a.streamMs / 1000)
+          : null,
+      queue: { totalMs: a.queueMs, meanMs: calls > 0 ? a.queueMs / calls : Number.NaN },
+      backoff: { totalMs: a.backoffMs, meanMs: calls > 0 ? a.backoffMs / calls : Number.NaN },
+    },
+  };
+}
+
+export function passRate(
+  method: PassRate['method'],
+  units: number,
+  passes: number,
+  sumRate: number,
+  ssRate: number,
+): PassRate {
+  if (method === 'wilson') return { method, n: units, ...wilson(passes, units) };
+  const m = meanOf(units, sumRate, ssRate);
+  const clip = (x: number) => (Number.isNaN(x) ? x : Math.min(1, Math.max(0, x)));
+  return { method, n: units, p: m.mean, lo: clip(m.lo), hi: clip(m.hi) };
+}
+
+/** t interval from n, Σx and Σx². */
+export function meanOf(n: number, sum: number, sumSquares: number): MeanScore {
+  const mean = n > 0 ? sum / n : Number.NaN;
+  const sd = n > 1 ? Math.sqrt(Math.max(0, (sumSquares - n * mean * mean) / (n - 1))) : Number.NaN;
+  const t = tIntervalFromSummary(n, mean, sd);
+  return { n, mean: t.mean, lo: t.lo, hi: t.hi };
+}
+
+/** The value of `key`, set to `make()` first when missing. */
+export function getOr<K, V>(map: Map<K, V>, key: K, make: () => V): V {
+  let v = map.get(key);
+  if (v === undefined) {
+    v = make();
+    map.set(key, v);
+  }
+  return v;
+}
+
+export function orNull(x: number): number | null {
+  return Number.isNaN(x) ? null : x;
+}
+
+export function groupBy<T extends { candidate: string }>(rows: T[]): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const r of rows) {
+    const list = out.get(r.candidate);
+    if (list) list.push(r);
+    else out.set(r.candidate, [r]);
+  }
+  return out;
+}

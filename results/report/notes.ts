@@ -1,0 +1,107 @@
+/**
+ * The report's caveats: the SIMULATED notice and the quieter notes on what was left out and why.
+ */
+import type { RunRow } from '../store/store.js';
+import { MAX_RESAMPLES } from './baseline.js';
+import type { CandidateReport, Comparison, RoleCost, SliceReport } from './types.js';
+
+export function simulatedNotice(candidates: readonly string[]): string {
+  return (
+    "SIMULATED: these models were served by holdout's local simulator, not real models " +
+    `(candidates: ${candidates.join(', ')})`
+  );
+}
+
+export function notes(
+  run: RunRow,
+  candidates: CandidateReport[],
+  slices: SliceReport[],
+  costByRole: RoleCost[],
+  comparisons: Comparison[],
+  stray: string[],
+): string[] {
+  const out: string[] = [];
+  if (run.status !== 'finished')
+    out.push(`The run is ${run.status}: figures cover only the calls stored so far.`);
+  if (run.repeats > 1) {
+    out.push(
+      `${run.repeats} repeats per prompt: pass rates and mean scores average each prompt's repeats first, ` +
+        'then take a t interval over prompts.',
+    );
+  }
+  if (run.record_count < 100) {
+    out.push(
+      `Only ${run.record_count} prompts (fewer than 100): intervals are wide, read differences with care.`,
+    );
+  }
+  for (const c of candidates) {
+    if (c.errors > 0) {
+      out.push(
+        `${c.candidate}: ${calls(c.errors, 'errored')} left out of its pass rate (errors are not scored).`,
+      );
+    }
+    if (c.costUnknown > 0) {
+      out.push(
+        `${c.candidate}: cost unknown for ${calls(c.costUnknown, 'ok')}, left out of its cost figures.`,
+      );
+    }
+    const unscored = c.ok - c.scored;
+    if (unscored > 0) {
+      out.push(`${c.candidate}: ${calls(unscored, 'ok')} without a usable score left out of its pass rate.`);
+    }
+  }
+  const unbounded = (p: 'p95' | 'p99', min: number) => {
+    const short = candidates.filter((c) => c.latency.n > 0 && !c.latency[p].bounded).map((c) => c.candidate);
+    if (short.length > 0) {
+      out.push(
+        `Latency ${p} intervals need about ${min} ok calls for a finite upper bound; ` +
+          'shown as unbounded for ' +
+          `${short.join(', ')}.`,
+      );
+    }
+  };
+  unbounded('p95', 72);
+  unbounded('p99', 368);
+  const others = costByRole.filter((r) => r.role !== 'candidate' && r.calls > 0);
+  if (others.length > 0) {
+    const parts = others.map((r) => {
+      const cost = r.costUsd === null ? 'cost unknown' : `$${r.costUsd.toPrecision(4)}`;
+      return `${r.role} calls ${r.calls} (${cost})`;
+    });
+    out.push(`Kept apart from the candidates' figures: ${parts.join(', ')}.`);
+  }
+  const small = slices.filter((s) => s.records < 30).map((s) => s.value ?? '(no tag)');
+  if (small.length > 0) {
+    out.push(`Slices with fewer than 30 records are descriptive only: ${small.join(', ')}.`);
+  }
+  for (const c of comparisons) {
+    const discordant = c.regressions + c.fixes;
+    if (c.passRate.n > 0 && discordant < 10) {
+      out.push(
+        `${c.candidate} vs ${c.baseline}: only ${discordant} prompts flipped (fewer than 10): ` +
+          'the paired test has little power.',
+      );
+    }
+    const boot = [c.costRatio, c.latencyP50].find((x) => x !== null && x.resamples < MAX_RESAMPLES);
+    if (boot) {
+      out.push(
+        `${c.candidate} vs ${c.baseline}: bootstrap intervals use ${boot.resamples} resamples ` +
+          `(seed ${boot.seed}), ` +
+          `fewer than ${MAX_RESAMPLES} because ${boot.n} pairs make each resample slow.`,
+      );
+    }
+  }
+  if (comparisons.length > 0 && run.repeats > 1) {
+    out.push(
+      'With repeats, a prompt flips when the candidate passed a smaller (larger) share of its repeats.',
+    );
+  }
+  if (stray.length > 0) {
+    out.push(`Calls from candidates missing from the candidates table were ignored: ${stray.join(', ')}.`);
+  }
+  return out;
+}
+
+function calls(n: number, kind: string): string {
+  return `${n} ${kind} ${n === 1 ? 'call' : 'calls'}`;
+}
