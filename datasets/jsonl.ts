@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import { HarnessError } from '../harness/errors.js';
+import { jsonBoundsError } from './bounds.js';
 import { readSourceLines } from './import/lines.js';
+import { printable } from './printable.js';
 import { HoldoutRecord } from './record.js';
 
 export interface JsonlLine {
@@ -43,21 +45,35 @@ export interface RecordAt {
   json: string;
 }
 
-/** Parses one JSONL line into a record, or throws an error naming the file, the line and the reason. */
+/**
+ * An error about one line. The reason may quote the data (the parser's excerpt of the line, keys,
+ * ids), so control characters are escaped before it reaches a terminal.
+ */
+function lineError(path: string, line: number, reason: string): HarnessError {
+  return new HarnessError('DATASET_INVALID', printable(`${path}:${line}: ${reason}`));
+}
+
+/**
+ * Parses one JSONL line into a record, or throws an error naming the file, the line and the reason.
+ * Nesting and size are bounded before parsing: JSON.stringify here, and later the replay, recurse a
+ * level at a time, and a line of `{},{},…` would parse into gigabytes.
+ */
 export function parseRecordLine(path: string, l: JsonlLine): RecordAt {
-  if (l.invalid !== undefined) throw new HarnessError('DATASET_INVALID', `${path}:${l.line}: ${l.invalid}`);
+  if (l.invalid !== undefined) throw lineError(path, l.line, l.invalid);
+  const bounds = jsonBoundsError(l.text);
+  if (bounds !== undefined) throw lineError(path, l.line, bounds.message);
   let value: unknown;
   try {
     value = JSON.parse(l.text);
   } catch (err) {
-    throw new HarnessError('DATASET_INVALID', `${path}:${l.line}: invalid JSON: ${(err as Error).message}`);
+    throw lineError(path, l.line, `invalid JSON: ${(err as Error).message}`);
   }
   const parsed = HoldoutRecord.safeParse(value);
   if (!parsed.success) {
     const reasons = parsed.error.issues
       .map((i) => `${i.path.join('.') || '(record)'}: ${i.message}`)
       .join('; ');
-    throw new HarnessError('DATASET_INVALID', `${path}:${l.line}: not a holdout record: ${reasons}`);
+    throw lineError(path, l.line, `not a holdout record: ${reasons}`);
   }
   return { line: l.line, record: parsed.data, json: JSON.stringify(parsed.data) };
 }
@@ -87,10 +103,7 @@ export async function checkDataset(path: string, maxErrors = 20): Promise<Datase
       const { record } = parseRecordLine(path, l);
       const first = ids.get(record.id);
       if (first !== undefined)
-        throw new HarnessError(
-          'DATASET_INVALID',
-          `${path}:${l.line}: duplicate id "${record.id}" (first on line ${first})`,
-        );
+        throw lineError(path, l.line, `duplicate id "${record.id}" (first on line ${first})`);
       ids.set(record.id, l.line);
       count++;
     } catch (err) {

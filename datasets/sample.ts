@@ -25,7 +25,8 @@ import { HarnessError } from '../harness/errors.js';
 import { mulberry32 } from '../harness/random.js';
 import { readLines, parseRecordLine } from './jsonl.js';
 import { manifestPathOf, type SampleManifest } from './manifest.js';
-import { contentText } from './record.js';
+import { printable } from './printable.js';
+import { contentText, type HoldoutRecord } from './record.js';
 import { SPLIT_SALT, type SplitOptions, type SplitSide, splitSide } from './split.js';
 
 export { readSampleManifest, type SampleManifest } from './manifest.js';
@@ -311,6 +312,16 @@ export function allocate(strata: StratumSize[], size: number, allocation: Alloca
 
 // ---- the pass ----
 
+/** The record's split side; a record the split cannot place is an error naming its file and line. */
+function sideAt(path: string, line: number, record: HoldoutRecord, split: SplitOptions): SplitSide {
+  try {
+    return splitSide(record, split);
+  } catch (err) {
+    if (!(err instanceof HarnessError)) throw err;
+    throw new HarnessError(err.code, `${path}:${line}: ${err.message}`, { cause: err, hint: err.hint });
+  }
+}
+
 interface Counters {
   read: number;
   noTimestamp: number;
@@ -353,7 +364,7 @@ export async function drawSample(paths: string[], opts: SampleOptions): Promise<
         if (Number.isNaN(t)) {
           throw new HarnessError(
             'DATASET_INVALID',
-            `${path}:${l.line}: timestamp "${record.timestamp}" is not ISO 8601 (e.g. 2025-06-01T12:00:00Z)`,
+            `${path}:${l.line}: timestamp "${printable(record.timestamp)}" is not ISO 8601 (e.g. 2025-06-01T12:00:00Z)`,
           );
         }
         if ((since !== undefined && t < since) || (until !== undefined && t >= until)) {
@@ -368,7 +379,7 @@ export async function drawSample(paths: string[], opts: SampleOptions): Promise<
           continue;
         }
       }
-      if (opts.split && splitSide(record, opts.split) !== opts.split.side) {
+      if (opts.split && sideAt(path, l.line, record, opts.split) !== opts.split.side) {
         c.otherSide++;
         continue;
       }
@@ -499,14 +510,14 @@ const int = (n: number) => n.toLocaleString('en-US');
 export function formatComposition(m: SampleManifest | DrawnSample['manifest']): string[] {
   const source = m.composition.reduce((s, x) => s + x.source_n, 0);
   const rows = m.composition.map((s) => [
-    cell(s.stratum),
+    cell(printable(s.stratum)),
     int(s.source_n),
     pct(s.source_share),
     int(s.sample_n),
     pct(s.sample_share),
   ]);
   rows.push(['total', int(source), pct(1), int(m.sampled), pct(m.sampled === 0 ? 0 : 1)]);
-  const head = m.stratify === null ? 'stratum' : `stratum (${cell(m.stratify)})`;
+  const head = m.stratify === null ? 'stratum' : `stratum (${cell(printable(m.stratify))})`;
   const lines = fixedWidth([head, 'source', 'share', 'sample', 'share'], rows, new Set([0]));
   const e = m.excluded;
   const left = [

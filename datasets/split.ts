@@ -7,6 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { HarnessError } from '../harness/errors.js';
+import { printable } from './printable.js';
 import type { HoldoutRecord } from './record.js';
 
 export const SPLIT_SALT = 'holdout-split:';
@@ -64,9 +65,13 @@ export function splitKeyOf(record: Pick<HoldoutRecord, 'id' | 'tags'>, opts: Spl
   const value = record.tags?.[tag];
   if (value !== undefined && value !== '') return value;
   if (opts.missing === 'id') return record.id;
-  throw new HarnessError('DATASET_INVALID', `record "${record.id}" has no tag "${tag}" to split on`, {
-    hint: `tag every record with "${tag}", or pass --split-missing id to split untagged records by their id`,
-  });
+  throw new HarnessError(
+    'DATASET_INVALID',
+    `record "${printable(record.id)}" has no tag "${tag}" to split on`,
+    {
+      hint: `tag every record with "${tag}", or pass --split-missing id to split untagged records by their id`,
+    },
+  );
 }
 
 export function splitSide(record: Pick<HoldoutRecord, 'id' | 'tags'>, opts: SplitOptions): SplitSide {

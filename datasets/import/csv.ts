@@ -6,6 +6,8 @@
 import { Readable } from 'node:stream';
 import { type CsvError, type Info, parse } from 'csv-parse';
 import { HarnessError } from '../../harness/errors.js';
+import { formatBytes, MAX_LINE_BYTES } from '../bounds.js';
+import { printable } from '../printable.js';
 import { FieldError, toIsoTimestamp } from './fields.js';
 import { readSourceLines } from './lines.js';
 import { type DraftRecord, type ImportItem, type Importer, invalid } from './types.js';
@@ -26,9 +28,27 @@ export interface ColumnMap {
 export interface CsvOptions {
   paths: string[];
   map: ColumnMap;
+  /** A system prompt for every record (`--system`); not with a `system` column. */
+  system?: string;
 }
 
 const FIELDS = ['prompt', 'system', 'expected', 'label', 'id', 'timestamp', 'model'] as const;
+
+/**
+ * What each `--map` key fills, for `holdout import --help`. Typed by FIELDS, so a new key cannot be
+ * left out. `expected` and `label` feed different scorers: a label run given only `expected=`
+ * scores nothing.
+ */
+export const COLUMN_MAP_HELP: Record<(typeof FIELDS)[number] | 'tag:NAME', string> = {
+  prompt: 'the user message (required)',
+  system: "a system message before it (each row's own; --system gives all rows one)",
+  expected: 'reference.output, what exact and normalized compare against',
+  label: 'reference.label, what the label scorer compares against',
+  id: 'the record id (else h_ + a hash of the request)',
+  timestamp: 'the record timestamp (ISO 8601 or Unix seconds/ms)',
+  model: 'request.model',
+  'tag:NAME': 'tag NAME (repeat for more tags)',
+};
 
 /** `a=x,b=y, z` → [`a=x`, `b=y, z`]: a piece without `=` belongs to the column name before it. */
 function splitPairs(entry: string): string[] {
@@ -95,11 +115,16 @@ function describeCsvError(err: CsvError): string {
   }
 }
 
-function rowRecord(row: Record<string, string>, map: ColumnMap, unmapped: string[]): DraftRecord {
+function rowRecord(
+  row: Record<string, string>,
+  map: ColumnMap,
+  unmapped: string[],
+  sharedSystem = '',
+): DraftRecord {
   const value = (col: string | undefined) => (col === undefined ? '' : (row[col] ?? ''));
   const prompt = value(map.prompt);
   if (prompt.trim() === '') throw new FieldError('missing_field', `prompt column \`${map.prompt}\` is empty`);
-  const system = value(map.system);
+  const system = map.system === undefined ? sharedSystem : value(map.system);
   const messages = [
     ...(system !== '' ? [{ role: 'system', content: system }] : []),
     { role: 'user', content: prompt },
@@ -132,6 +157,14 @@ function rowRecord(row: Record<string, string>, map: ColumnMap, unmapped: string
   return record;
 }
 
+function recordTooLarge(path: string, line: number): HarnessError {
+  return new HarnessError(
+    'DATASET_INVALID',
+    `${path}:${line}: a CSV record running to this line is longer than ${formatBytes(MAX_LINE_BYTES)} (the per-line limit)`,
+    { hint: 'a quoted field is probably never closed; the file cannot be read past it' },
+  );
+}
+
 /** The file as text for csv-parse, line by line; an undecodable line stops the file. */
 async function* csvText(path: string, onBytes: (b: Buffer) => void): AsyncGenerator<string> {
   let batch = '';
@@ -159,7 +192,7 @@ export const csvImporter: Importer<CsvOptions> = {
   describe:
     'CSV with a header row, through a column map (--map prompt=question,expected=answer,tag:task=category)',
   async *read(ctx) {
-    const { map } = ctx.options;
+    const { map, system } = ctx.options;
     const wanted = mappedColumns(map);
     for (const path of ctx.options.paths) {
       let unmapped: string[] = [];
@@ -174,7 +207,7 @@ export const csvImporter: Importer<CsvOptions> = {
             throw new HarnessError(
               'DATASET_INVALID',
               `${path}:1: the header has no column ${missing.map((c) => `"${c}"`).join(', ')}`,
-              { hint: `its columns: ${header.map((c) => `"${c}"`).join(', ')}` },
+              { hint: `its columns: ${header.map((c) => `"${printable(c)}"`).join(', ')}` },
             );
           }
           const dup = wanted.find((c) => header.indexOf(c) !== header.lastIndexOf(c));
@@ -190,10 +223,14 @@ export const csvImporter: Importer<CsvOptions> = {
         skip_empty_lines: true,
         skip_records_with_error: true,
         relax_quotes: true,
+        // A record spans lines when a quote never closes: bounded like a line, or it holds the file.
+        max_record_size: MAX_LINE_BYTES,
       });
       // One bad quote can raise several errors on one line: count the line once.
       parser.on('skip', (err: CsvError) => {
         const line = (err as CsvError & { lines?: number }).lines ?? 0;
+        // Thrown from here, the error stops the parser. Not skippable: the record's end is unknown.
+        if (err.code === 'CSV_MAX_RECORD_SIZE') throw recordTooLarge(path, line);
         if (skippedLines.has(line)) return;
         skippedLines.add(line);
         skipped.push(invalid(`${path}:${line}`, 'csv_error', describeCsvError(err)));
@@ -206,7 +243,7 @@ export const csvImporter: Importer<CsvOptions> = {
           yield* skipped.splice(0);
           const where = `${path}:${row.info.lines}`;
           try {
-            yield { kind: 'record', where, record: rowRecord(row.record, map, unmapped) };
+            yield { kind: 'record', where, record: rowRecord(row.record, map, unmapped, system) };
           } catch (err) {
             if (!(err instanceof FieldError)) throw err;
             yield invalid(where, err.reason, err.message);

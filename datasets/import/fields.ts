@@ -2,6 +2,8 @@
  * Checks shared by the log readers. Each failure is a `FieldError` naming the field and the type
  * found, never the value: messages go to stderr and the manifest, and values may hold PII.
  */
+import { jsonBoundsError } from '../bounds.js';
+import { printable } from '../printable.js';
 import type { SkipReason } from './types.js';
 
 export type Obj = Record<string, unknown>;
@@ -29,9 +31,12 @@ export function typeName(v: unknown): string {
 
 /**
  * Parses one line as a JSON object. The engine's own messages quote the input around the error, so
- * they are rewritten to a position only.
+ * they are rewritten to a position only. Nesting and size are bounded first: every later step (ids,
+ * redaction, writing) recurses once a level, and copies the value.
  */
 export function parseJsonObject(text: string): Obj {
+  const bounds = jsonBoundsError(text);
+  if (bounds !== undefined) throw new FieldError(bounds.reason, bounds.message);
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -55,7 +60,7 @@ function describeJsonError(message: string, length: number): string {
   }
   // "Unexpected token 'x', "…" is not valid JSON": the token is one character, the rest is input.
   const token = /Unexpected token '(.)'/u.exec(message);
-  return token ? `invalid JSON: unexpected '${token[1]}'` : 'invalid JSON';
+  return token ? `invalid JSON: unexpected '${printable(token[1]!)}'` : 'invalid JSON';
 }
 
 export function objectField(o: Obj, key: string, path: string, required: true): Obj;

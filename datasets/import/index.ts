@@ -11,6 +11,8 @@ import type OpenAI from 'openai';
 import { z } from 'zod';
 import { type Clock, systemClock } from '../../harness/clock.js';
 import { HarnessError } from '../../harness/errors.js';
+import { jsonBoundsError, lineTooLongMessage, MAX_LINE_BYTES } from '../bounds.js';
+import { printable } from '../printable.js';
 import { HoldoutRecord } from '../record.js';
 import { createRedactor, type Redactor } from '../redact.js';
 import { batchImporter } from './batch.js';
@@ -32,7 +34,7 @@ import {
   writeFileAtomic,
 } from './writer.js';
 
-export { type ColumnMap, parseColumnMap } from './csv.js';
+export { COLUMN_MAP_HELP, type ColumnMap, parseColumnMap } from './csv.js';
 export { canonicalJson, requestId } from './ids.js';
 export { formatSummary, type ImportSummary } from './summary.js';
 export type { SkipReason } from './types.js';
@@ -92,6 +94,8 @@ export const ImportSpec = z.strictObject({
   outputs: z.array(z.string().min(1)).default([]),
   /** csv: which column feeds which field. */
   map: ColumnMapSchema.optional(),
+  /** csv: a system prompt shared by every record (the CLI's `--system TEXT|@file`, already read). */
+  system: z.string().min(1).optional(),
   /** openai-stored filters and paging. */
   model: z.string().min(1).optional(),
   metadata: z.record(z.string().min(1), z.string()).optional(),
@@ -151,6 +155,12 @@ function parseSpec(input: ImportSpecInput): ImportSpec {
     throw usage('csv needs a column map', 'e.g. --map prompt=question,expected=answer,tag:task=category');
   }
   if (spec.format !== 'csv' && spec.map) throw usage('a column map (--map) is only for csv');
+  if (spec.format !== 'csv' && spec.system !== undefined) throw usage('--system is only for csv');
+  if (spec.system !== undefined && spec.map?.system !== undefined) {
+    throw usage(
+      `--system gives every record the same system prompt, system=${spec.map.system} gives each row its own: choose one`,
+    );
+  }
   if (spec.reference === 'production' && (spec.format === 'csv' || spec.format === 'messages')) {
     throw usage(`${spec.format} has no production response: its reference comes from the data`);
   }
@@ -176,7 +186,7 @@ function importerOptions(spec: ImportSpec, io: ImportIo): unknown {
     case 'messages':
       return { paths: spec.paths };
     case 'csv':
-      return { paths: spec.paths, map: spec.map as ColumnMap };
+      return { paths: spec.paths, map: spec.map as ColumnMap, system: spec.system };
     case 'openai-stored':
       return {
         model: spec.model,
@@ -295,13 +305,16 @@ export async function importToFile(input: ImportSpecInput, io: ImportIo): Promis
 
   const handle = (item: ImportItem): void => {
     if (item.kind === 'invalid') {
+      // Places and reasons quote ids, keys, URLs and bytes from the data: escaped before printing.
+      const where = printable(item.where);
+      const message = printable(item.message);
       if (!spec.skipInvalid) {
-        throw new HarnessError('DATASET_INVALID', `${item.where}: ${item.message}`, {
+        throw new HarnessError('DATASET_INVALID', `${where}: ${message}`, {
           hint: 'fix that line, or pass --skip-invalid to import the rest and count what is skipped',
         });
       }
       counters.skipped[item.reason] = (counters.skipped[item.reason] ?? 0) + 1;
-      keepExample({ where: item.where, reason: item.reason, message: item.message });
+      keepExample({ where, reason: item.reason, message });
       return;
     }
     const draft = item.record;
@@ -319,19 +332,28 @@ export async function importToFile(input: ImportSpecInput, io: ImportIo): Promis
       });
       return;
     }
-    if (!ids.add(id)) {
-      counters.duplicates++;
-      keepExample({ where: item.where, reason: 'duplicate_id', message: `id "${id}" was already imported` });
+    let record = parsed.data;
+    let redactions: Record<string, number> = {};
+    if (redactor) ({ record, counts: redactions } = redactor.redactRecord(record));
+    const json = JSON.stringify(record);
+    // Checked before the id is taken: a record left out must not make a later one a duplicate.
+    const unreadable = outputBoundsError(json);
+    if (unreadable) {
+      handle({ kind: 'invalid', where: item.where, ...unreadable });
       return;
     }
-    let record = parsed.data;
-    if (redactor) {
-      const r = redactor.redactRecord(record);
-      record = r.record;
-      for (const [kind, c] of Object.entries(r.counts))
-        counters.redactions[kind] = (counters.redactions[kind] ?? 0) + c;
+    if (!ids.add(id)) {
+      counters.duplicates++;
+      keepExample({
+        where: printable(item.where),
+        reason: 'duplicate_id',
+        message: `id "${printable(id)}" was already imported`,
+      });
+      return;
     }
-    writer.write(`${JSON.stringify(record)}\n`);
+    for (const [kind, c] of Object.entries(redactions))
+      counters.redactions[kind] = (counters.redactions[kind] ?? 0) + c;
+    writer.write(`${json}\n`);
     counters.records++;
   };
 
@@ -389,6 +411,7 @@ export async function importToFile(input: ImportSpecInput, io: ImportIo): Promis
       reference: spec.reference,
       tags: spec.tags,
       ...(spec.map ? { map: spec.map } : {}),
+      ...(spec.system !== undefined ? { system: spec.system } : {}),
       ...(spec.format === 'openai-stored'
         ? { model: spec.model ?? null, metadata: spec.metadata ?? {} }
         : {}),
@@ -400,6 +423,22 @@ export async function importToFile(input: ImportSpecInput, io: ImportIo): Promis
   writeFileAtomic(manifestPathOf(out), `${JSON.stringify(manifest, null, 2)}\n`);
   io.stderr?.write(formatSummary(summary));
   return summary;
+}
+
+/**
+ * Why a record, as written, would not read back (`holdout run` and `sample` apply the same limits), or
+ * undefined. The record can be larger or deeper than its source line: extra log fields move into
+ * `metadata`, JSON escaping lengthens CSV text.
+ */
+function outputBoundsError(json: string): { reason: SkipReason; message: string } | undefined {
+  if (Buffer.byteLength(json) > MAX_LINE_BYTES) {
+    return {
+      reason: 'line_too_long',
+      message: `the record would be a ${lineTooLongMessage(MAX_LINE_BYTES)}`,
+    };
+  }
+  const bounds = jsonBoundsError(json);
+  return bounds && { reason: bounds.reason, message: `the record as written: ${bounds.message}` };
 }
 
 function interrupted(spec: ImportSpec, resumable: boolean, records: number): ImportInterrupted {

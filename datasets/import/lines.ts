@@ -2,13 +2,8 @@ import { createReadStream, statSync } from 'node:fs';
 import { pipeline, type Readable, Transform } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { HarnessError } from '../../harness/errors.js';
+import { lineTooLongMessage, MAX_LINE_BYTES } from '../bounds.js';
 import type { SkipReason } from './types.js';
-
-/**
- * Longest line accepted. V8 strings stop near 512 MB; a larger "line" is a binary file or a missing
- * newline, and buffering it would take the process down instead of naming the line.
- */
-export const MAX_LINE_BYTES = 256 * 1024 * 1024;
 
 export type SourceLine =
   | { line: number; text: string }
@@ -19,6 +14,7 @@ export interface ReadLinesOptions {
   onBytes?: (chunk: Buffer) => void;
   /** Yield blank lines too (CSV: a quoted field may hold an empty line). */
   keepBlank?: boolean;
+  /** Default MAX_LINE_BYTES: a longer line is reported (`line_too_long`) and skipped, never held whole. */
   maxLineBytes?: number;
 }
 
@@ -92,15 +88,13 @@ export async function* readSourceLines(
   let partLen = 0;
   let overlong = false;
   let line = 0;
+  const tooLong = { reason: 'line_too_long', message: lineTooLongMessage(max) } as const;
 
   const finish = (piece: Buffer): SourceLine | undefined => {
     line++;
     if (overlong) {
       overlong = false;
-      return {
-        line,
-        invalid: { reason: 'line_too_long', message: `line longer than ${max} bytes` },
-      };
+      return { line, invalid: tooLong };
     }
     let buf = partLen > 0 ? Buffer.concat([...parts, piece]) : piece;
     parts = [];
@@ -108,7 +102,7 @@ export async function* readSourceLines(
     if (line === 1 && buf[0] === BOM[0] && buf[1] === BOM[1] && buf[2] === BOM[2]) buf = buf.subarray(3);
     if (buf.length > 0 && buf[buf.length - 1] === 0x0d) buf = buf.subarray(0, buf.length - 1);
     if (buf.length > max) {
-      return { line, invalid: { reason: 'line_too_long', message: `line longer than ${max} bytes` } };
+      return { line, invalid: tooLong };
     }
     let text: string;
     try {

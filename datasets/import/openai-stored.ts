@@ -8,6 +8,7 @@
 import OpenAI from 'openai';
 import type { ChatCompletion } from 'openai/resources/chat/completions';
 import { HarnessError } from '../../harness/errors.js';
+import { printable } from '../printable.js';
 import { responseText } from './bodies.js';
 import { FieldError, isObject, type Obj, toIsoTimestamp, typeName } from './fields.js';
 import { type DraftRecord, type Importer, invalid } from './types.js';
@@ -111,8 +112,10 @@ function apiFailure(err: unknown, what: string): never {
     });
   }
   if (err instanceof OpenAI.APIUserAbortError) throw err;
-  const detail =
-    err instanceof OpenAI.APIError ? `${err.status ?? 'connection error'}: ${err.message}` : String(err);
+  // The server's message is not ours to trust with the terminal.
+  const detail = printable(
+    err instanceof OpenAI.APIError ? `${err.status ?? 'connection error'}: ${err.message}` : String(err),
+  );
   throw new HarnessError('DATASET_INVALID', `${what} failed (${detail})`, {
     cause: err,
     hint: 'progress is saved: rerun the same command to resume',

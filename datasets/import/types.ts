@@ -9,6 +9,8 @@ export type SkipReason =
   | 'invalid_utf8'
   | 'invalid_json'
   | 'line_too_long'
+  | 'json_too_deep'
+  | 'json_too_large'
   | 'wrong_type'
   | 'missing_request'
   | 'missing_field'

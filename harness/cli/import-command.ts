@@ -2,8 +2,11 @@
  * `holdout import`: options as data (declared here so main.ts only registers the command), and the
  * handler: flags → ImportSpec → importToFile. The import itself lives in datasets/import/.
  */
+import { readFileSync, statSync } from 'node:fs';
 import type { Argv } from 'yargs';
+import { formatBytes, MAX_JSON_DEPTH, MAX_JSON_VALUES, MAX_LINE_BYTES } from '../../datasets/bounds.js';
 import {
+  COLUMN_MAP_HELP,
   FORMAT_HELP,
   IMPORT_FORMATS,
   type ImportFormat,
@@ -11,6 +14,7 @@ import {
   importToFile,
   parseColumnMap,
 } from '../../datasets/import/index.js';
+import { printableError } from '../../datasets/printable.js';
 import type { Clock } from '../clock.js';
 import { HarnessError } from '../errors.js';
 
@@ -25,6 +29,7 @@ export interface ImportArgs {
   reference: 'none' | 'production';
   output?: string[];
   map?: string[];
+  system?: string;
   model?: string;
   metadata?: string[];
   baseUrl?: string;
@@ -40,10 +45,16 @@ export const IMPORT_USAGE =
 
 export const IMPORT_EPILOG = [
   `Formats:\n${IMPORT_FORMATS.map((f) => `  ${f}: ${FORMAT_HELP[f]}`).join('\n')}`,
+  `csv column map (--map key=column,…; repeatable):\n${Object.entries(COLUMN_MAP_HELP)
+    .map(([k, v]) => `  ${k}=COLUMN: ${v}`)
+    .join('\n')}\nOther columns are kept in metadata.columns.`,
   'A malformed line stops the import with file:line and the reason (exit 2) and writes nothing; ' +
     "--skip-invalid imports the rest and counts the skipped lines by reason. Ids: the log's own (response " +
     'id, custom_id, stored completion id, csv id column), else h_ + 16 hex of sha256 of the request as ' +
-    'canonical JSON. A repeated id keeps its first record; the rest are counted.',
+    'canonical JSON. A repeated id keeps its first record; the rest are counted. ' +
+    `A line may hold at most ${formatBytes(MAX_LINE_BYTES)} (checked as it is read), JSON nested at most ` +
+    `${MAX_JSON_DEPTH} levels deep and ${MAX_JSON_VALUES.toLocaleString('en-US')} values; beyond that it ` +
+    'is invalid (line_too_long, json_too_deep, json_too_large).',
   'openai-stored reads OPENAI_API_KEY (and OPENAI_BASE_URL or --base-url), redacts by default ' +
     '(--no-redact to keep text as is) and resumes an interrupted import from <out>.import-state.json ' +
     'when rerun with the same options.',
@@ -92,7 +103,12 @@ export function importOptions(c: Argv) {
       type: 'string',
       array: true,
       describe:
-        'csv: column map, e.g. prompt=question,system=sys,expected=answer,tag:task=category,id=row_id',
+        'csv: column map key=column, keys prompt, system, expected, label, id, timestamp, model, tag:NAME ' +
+        '(see below), e.g. prompt=question,label=category,tag:task=kind',
+    })
+    .option('system', {
+      type: 'string',
+      describe: 'csv: the system prompt of every record: TEXT, or @FILE for the contents of a file',
     })
     .option('model', { type: 'string', describe: 'openai-stored: only completions of this model' })
     .option('metadata', {
@@ -162,6 +178,7 @@ export async function importCommand(a: ImportArgs, io: ImportCommandIo): Promise
         reference: a.reference,
         outputs: a.output ?? [],
         ...(a.map ? { map: parseColumnMap(a.map) } : {}),
+        ...(a.system !== undefined ? { system: readSystemPrompt(a.system) } : {}),
         ...(a.model !== undefined ? { model: a.model } : {}),
         ...(metadata ? { metadata } : {}),
         ...(a.baseUrl !== undefined ? { baseURL: a.baseUrl } : {}),
@@ -175,7 +192,41 @@ export async function importCommand(a: ImportArgs, io: ImportCommandIo): Promise
       io.stderr.write(`${err.message}\n`);
       return 130;
     }
-    throw err;
+    throw err instanceof HarnessError ? printableError(err) : err;
   }
   return 0;
+}
+
+/**
+ * `--system TEXT|@FILE`: the text as given, or a file's contents (UTF-8; a BOM and the final line
+ * breaks dropped, as `$(cat FILE)` would). A missing, unreadable or empty file is a usage error.
+ */
+export function readSystemPrompt(arg: string): string {
+  if (!arg.startsWith('@')) {
+    if (arg.trim() === '') throw usage('--system is empty: give the prompt text, or @FILE');
+    return arg;
+  }
+  const path = arg.slice(1);
+  if (path === '') throw usage('--system @ needs a file name, e.g. --system @prompts/system.txt');
+  let bytes: Buffer;
+  try {
+    if (!statSync(path).isFile()) throw usage(`--system ${arg}: ${path} is not a file`);
+    // A system prompt goes into every record; one over the line limit would make them all unreadable.
+    if (statSync(path).size > MAX_LINE_BYTES)
+      throw usage(`--system ${arg}: ${path} is larger than ${formatBytes(MAX_LINE_BYTES)}`);
+    bytes = readFileSync(path);
+  } catch (err) {
+    if (err instanceof HarnessError) throw err;
+    throw usage(`--system ${arg}: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? err}`);
+  }
+  let text: string;
+  try {
+    // Drops a BOM; `fatal` refuses what is not UTF-8 instead of writing U+FFFD into every record.
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw usage(`--system ${arg}: ${path} is not UTF-8 text`);
+  }
+  text = text.replace(/(\r?\n)+$/, '');
+  if (text.trim() === '') throw usage(`--system ${arg}: ${path} is empty`);
+  return text;
 }

@@ -10,6 +10,7 @@ import {
   formatComposition,
   writeSample,
 } from '../../datasets/sample.js';
+import { printableError } from '../../datasets/printable.js';
 import { checkSplitFraction, parseSplitKey, SPLIT_SIDES, type SplitSide } from '../../datasets/split.js';
 import type { Clock } from '../clock.js';
 import { HarnessError } from '../errors.js';
@@ -122,6 +123,18 @@ export function sampleOptions(c: Argv) {
 }
 
 export async function sampleCommand(
+  a: SampleArgs,
+  io: { stderr: NodeJS.WritableStream; clock: Pick<Clock, 'isoNow'> },
+): Promise<void> {
+  try {
+    await drawAndWrite(a, io);
+  } catch (err) {
+    // Errors quote the data (ids, timestamps): nothing raw reaches the terminal.
+    throw err instanceof HarnessError ? printableError(err) : err;
+  }
+}
+
+async function drawAndWrite(
   a: SampleArgs,
   io: { stderr: NodeJS.WritableStream; clock: Pick<Clock, 'isoNow'> },
 ): Promise<void> {

@@ -37,10 +37,11 @@ describe('the line reader', () => {
     const dir = tempDir();
     const p = join(dir, 'long.jsonl');
     writeFileSync(p, `${'x'.repeat(5000)}\nshort\n${'y'.repeat(3000)}`);
+    const tooLong = { reason: 'line_too_long', message: 'line longer than 1000 bytes (the per-line limit)' };
     expect(await collect(p, { maxLineBytes: 1000 })).toEqual([
-      { line: 1, invalid: { reason: 'line_too_long', message: 'line longer than 1000 bytes' } },
+      { line: 1, invalid: tooLong },
       { line: 2, text: 'short' },
-      { line: 3, invalid: { reason: 'line_too_long', message: 'line longer than 1000 bytes' } },
+      { line: 3, invalid: tooLong },
     ]);
   });
 
