@@ -2,13 +2,25 @@
  * `holdout compare`: resolves the runs, builds the comparison, writes it, and turns the verdict into
  * an exit code. The statistics live in results/compare.ts, the formats in results/compare-render.ts.
  */
-import { writeFileSync } from 'node:fs';
-import { buildComparison, type Comparison, type SideRef } from '../../results/compare/compare.js';
-import { type CompareFormat, FLIPS_SHOWN, renderComparison } from '../../results/render/compare-text.js';
+import type { Argv } from 'yargs';
+import {
+  buildComparison,
+  COMPARE_DEFAULTS,
+  type Comparison,
+  type SideRef,
+} from '../../results/compare/compare.js';
+import {
+  COMPARE_FORMATS,
+  type CompareFormat,
+  FLIPS_SHOWN,
+  renderComparison,
+} from '../../results/render/compare-text.js';
 import type { Store } from '../../results/store/store.js';
 import { HarnessError } from '../errors.js';
+import { type CommandIo, checkOutPath, DB_OPTION, usageError, withStore, writeOutput } from './common.js';
 
 export interface CompareArgs {
+  db?: string;
   baseline: string;
   candidate: string;
   run?: number;
@@ -41,6 +53,68 @@ export const COMPARE_EPILOG = [
     'are reported, never gated. Exit 2: usage, config or input error.',
 ].join('\n\n');
 
+export function compareOptions(c: Argv) {
+  return c
+    .usage(
+      '$0 compare --baseline A --candidate B [--run R | --runs R1 R2] [options]\n\n' +
+        'Pairs the calls of A and B per (record, repeat), runs the paired tests of STATS.md and ' +
+        'gates on the pass metric.',
+    )
+    .option('baseline', { type: 'string', demandOption: true, describe: 'candidate id of A' })
+    .option('candidate', { type: 'string', demandOption: true, describe: 'candidate id of B' })
+    .option('run', { type: 'number', describe: 'run holding both A and B (default: the latest run)' })
+    .option('runs', {
+      type: 'number',
+      array: true,
+      describe: 'two runs: A from the first, B from the second',
+    })
+    .option('db', DB_OPTION)
+    .option('margin', {
+      type: 'number',
+      default: COMPARE_DEFAULTS.margin,
+      describe: 'non-inferiority margin, absolute (0.03 = 3 points of pass rate)',
+    })
+    .option('alpha', {
+      type: 'number',
+      default: COMPARE_DEFAULTS.alpha,
+      describe: 'one-sided level of every gating test; intervals are at 1 − 2·alpha',
+    })
+    .option('by', { type: 'string', describe: 'also compare per value of this tag (slices)' })
+    .option('cluster', {
+      type: 'string',
+      describe: 'tag whose values are clusters (conversation, template): clustered CR1 t tests',
+    })
+    .option('seed', { type: 'number', default: COMPARE_DEFAULTS.seed, describe: 'bootstrap seed' })
+    .option('format', {
+      choices: COMPARE_FORMATS,
+      default: 'table' as (typeof COMPARE_FORMATS)[number],
+      describe: 'output format (md fits a PR comment; junit for CI test reports)',
+    })
+    .option('out', {
+      type: 'string',
+      describe: 'write the comparison to this file instead of stdout',
+    })
+    .option('fail-on-inconclusive', {
+      type: 'boolean',
+      default: false,
+      describe: 'exit 3 instead of 0 when the verdict is INCONCLUSIVE',
+    })
+    .conflicts('run', 'runs')
+    .check((a) => {
+      if (a.runs !== undefined && (a.runs.length !== 2 || a.runs.some((r) => !Number.isInteger(r))))
+        throw usageError('--runs takes exactly two run ids: --runs R1 R2');
+      if (a.run !== undefined && !Number.isInteger(a.run)) throw usageError('--run must be a run id');
+      if (!(a.margin > 0 && a.margin < 1)) throw usageError('--margin must be between 0 and 1, e.g. 0.03');
+      if (!(a.alpha > 0 && a.alpha < 0.5)) throw usageError('--alpha must be between 0 and 0.5, e.g. 0.025');
+      if (!(Number.isInteger(a.seed) && a.seed >= 0 && a.seed <= 0xffffffff))
+        throw usageError('--seed must be an integer from 0 to 4294967295');
+      if (a.by === '' || a.cluster === '') throw usageError('--by and --cluster take a tag name');
+      checkOutPath(a.out);
+      return true;
+    })
+    .epilog(COMPARE_EPILOG);
+}
+
 function sides(store: Store, a: CompareArgs): { baseline: SideRef; candidate: SideRef } {
   if (a.runs !== undefined) {
     const [r1, r2] = a.runs;
@@ -68,11 +142,11 @@ export function exitCodeOf(c: Pick<Comparison, 'verdict'>, failOnInconclusive: b
 }
 
 /** Runs the comparison; returns the exit code. Data goes to stdout (or --out), messages to stderr. */
-export function compareCommand(
-  store: Store,
-  a: CompareArgs,
-  io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream },
-): number {
+export function compareCommand(a: CompareArgs, io: CommandIo): Promise<number> {
+  return withStore(a.db, (store) => gate(store, a, io));
+}
+
+function gate(store: Store, a: CompareArgs, io: CommandIo): number {
   const { baseline, candidate } = sides(store, a);
   const result = buildComparison(
     store,
@@ -89,10 +163,7 @@ export function compareCommand(
     a.format === 'json' ? Number.POSITIVE_INFINITY : FLIPS_SHOWN,
   );
   const text = renderComparison(result, a.format);
-  if (a.out) {
-    writeFileSync(a.out, text);
-    io.stderr.write(`comparison written to ${a.out}\n`);
-  } else io.stdout.write(text);
+  writeOutput(io, text, a.out, 'comparison', false);
 
   // stderr always carries what must not be missed, whatever the format or destination.
   const oneLine = (s: string) => s.replace(/[\r\n]+/g, ' ');

@@ -1,0 +1,96 @@
+/**
+ * What every command handler shares: its io (streams, environment, clock, Ctrl-C), the usage error,
+ * the database it works on, and where its output goes.
+ */
+import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { openStore, type Store } from '../../results/store/store.js';
+import type { Clock } from '../clock.js';
+import { HarnessError } from '../errors.js';
+import { defaultDbPath } from '../paths.js';
+
+export interface CommandIo {
+  stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  env: NodeJS.ProcessEnv;
+  clock: Clock;
+  /** Aborted on Ctrl-C (and SIGTERM, SIGHUP): finish writes, then stop. */
+  signal: AbortSignal;
+}
+
+export const REPORT_FORMATS = ['table', 'md', 'json', 'csv', 'html'] as const;
+export type ReportFormat = (typeof REPORT_FORMATS)[number];
+
+export const DB_OPTION = {
+  type: 'string',
+  describe: 'SQLite database (default: results/holdout.db)',
+} as const;
+
+/**
+ * A bad flag combination: exit 2 with a pointer to --help, never a stack trace. Checks must throw
+ * this: a plain Error from a yargs check() reaches .fail() as if it were a bug.
+ */
+export function usageError(message: string, command?: string): HarnessError {
+  return new HarnessError('USAGE', message, {
+    hint: `run \`holdout ${command ? `${command} ` : ''}--help\` for usage`,
+  });
+}
+
+/** A --concurrency flag: a whole number from 1 up, checked before any work. */
+export function checkConcurrency(value: number | undefined, command?: string): void {
+  if (value !== undefined && !(Number.isInteger(value) && value >= 1)) {
+    throw usageError('--concurrency must be an integer from 1 up', command);
+  }
+}
+
+/** Opens the database, runs `fn`, and closes it whatever happens. */
+export async function withStore<T>(db: string | undefined, fn: (store: Store) => Promise<T> | T): Promise<T> {
+  const store = openStore(db ?? defaultDbPath());
+  try {
+    return await fn(store);
+  } finally {
+    store.close();
+  }
+}
+
+/**
+ * Checks an --out path before any work is done, so that a long evaluation never ends in EISDIR or
+ * ENOENT: the path must not be a directory and its folder must exist.
+ */
+export function checkOutPath(out: string | undefined): void {
+  if (out === undefined) return;
+  if (out === '') throw usageError('--out takes a file path');
+  if (existsSync(out) && statSync(out).isDirectory()) {
+    throw new HarnessError('USAGE', `--out ${out} is a directory`, { hint: 'give a file path for --out' });
+  }
+  const folder = dirname(resolve(out));
+  if (!existsSync(folder) || !statSync(folder).isDirectory()) {
+    throw new HarnessError('USAGE', `--out ${out}: the folder ${folder} does not exist`, {
+      hint: 'create the folder first, or write somewhere else',
+    });
+  }
+}
+
+/**
+ * Writes a command's data: to `out` (created 0600: reports hold production prompts and outputs) with
+ * a line on stderr naming `what`, or to stdout (ending it with a newline when `endLine`).
+ */
+export function writeOutput(
+  io: Pick<CommandIo, 'stdout' | 'stderr'>,
+  text: string,
+  out: string | undefined,
+  what: string,
+  endLine = true,
+): void {
+  if (out) {
+    try {
+      writeFileSync(out, text, { mode: 0o600 });
+    } catch (err) {
+      throw new HarnessError('USAGE', `cannot write ${out}: ${(err as NodeJS.ErrnoException).message}`, {
+        cause: err,
+        hint: 'check the path and its permissions',
+      });
+    }
+    io.stderr.write(`${what} written to ${out}\n`);
+  } else io.stdout.write(endLine && !text.endsWith('\n') ? `${text}\n` : text);
+}

@@ -1,0 +1,125 @@
+/**
+ * `holdout report [run]`: one run's report (or a suite's trend) from the database, in the chosen
+ * format; with `--route` the HTML report gains a routing section (harness/route/evaluate.ts).
+ */
+import type { Argv } from 'yargs';
+import { COMPARE_DEFAULTS } from '../../results/compare/compare.js';
+import { renderHtml } from '../../results/render/report-html.js';
+import { renderReport, renderTrend, type TrendFormat } from '../../results/render/report-text.js';
+import { renderRouteHtml } from '../../results/render/route-html.js';
+import { buildReport, buildTrend } from '../../results/report/report.js';
+import { HarnessError } from '../errors.js';
+import { evaluateRouting } from '../route/evaluate.js';
+import {
+  type CommandIo,
+  checkOutPath,
+  DB_OPTION,
+  REPORT_FORMATS,
+  type ReportFormat,
+  usageError,
+  withStore,
+  writeOutput,
+} from './common.js';
+
+export interface ReportArgs {
+  run?: number;
+  suite?: string;
+  db?: string;
+  format: ReportFormat;
+  out?: string;
+  by?: string;
+  baseline?: string;
+  trend?: boolean;
+  route?: string[];
+}
+
+const NO_RUNS_HINT = 'run `holdout demo` or `holdout run <config>` first, or point --db at another database';
+
+export function reportOptions(c: Argv) {
+  return c
+    .positional('run', { type: 'number', describe: 'run id' })
+    .option('suite', { type: 'string', describe: 'latest run of this suite' })
+    .option('db', DB_OPTION)
+    .option('format', {
+      choices: REPORT_FORMATS,
+      default: 'table' as ReportFormat,
+      describe: 'report format',
+    })
+    .option('out', { type: 'string', describe: 'write the report to this file instead of stdout' })
+    .option('by', { type: 'string', describe: 'slice every figure by this record tag (e.g. task)' })
+    .option('baseline', {
+      type: 'string',
+      describe: 'compare every other candidate with this one, paired per prompt, and list flips',
+    })
+    .option('trend', {
+      type: 'boolean',
+      describe: "each candidate across the runs of --suite (default: the run's suite), oldest first",
+    })
+    .option('route', {
+      type: 'string',
+      array: true,
+      describe: 'with --format html: add a routing section evaluating these policy files on the run',
+    })
+    .check((a) => {
+      if (a.route !== undefined && a.format !== 'html')
+        throw usageError(
+          '--route adds a section to the html report; for table, md or json use `holdout route`',
+        );
+      if (a.by === '') throw usageError('--by takes a tag name, e.g. --by task');
+      if (a.baseline === '') throw usageError('--baseline takes a candidate id');
+      if (a.trend && (a.by !== undefined || a.baseline !== undefined))
+        throw usageError('--trend cannot be combined with --by or --baseline');
+      if (a.trend && a.format === 'html')
+        throw usageError('--trend has no html format: use table, md, json or csv');
+      checkOutPath(a.out);
+      return true;
+    });
+}
+
+export function reportCommand(a: ReportArgs, io: CommandIo): Promise<number> {
+  return withStore(a.db, async (store) => {
+    if (a.trend) {
+      // Every run of the suite, oldest first: --suite, else the suite of the given or latest run.
+      const suite = a.suite ?? (a.run === undefined ? store.latestRun() : store.getRun(a.run))?.suite;
+      if (suite === undefined) {
+        throw new HarnessError('RUN_NOT_FOUND', 'no runs in this database yet', { hint: NO_RUNS_HINT });
+      }
+      writeOutput(io, renderTrend(buildTrend(store, suite), a.format as TrendFormat), a.out, 'report');
+      return 0;
+    }
+    const run = a.run === undefined ? store.latestRun(a.suite) : store.getRun(a.run);
+    if (!run) {
+      throw new HarnessError(
+        'RUN_NOT_FOUND',
+        a.run === undefined ? 'no runs in this database yet' : `run ${a.run} is not in this database`,
+        { hint: NO_RUNS_HINT },
+      );
+    }
+    const opts = { by: a.by, baseline: a.baseline };
+    if (a.route !== undefined && a.route.length > 0) {
+      const routing = await evaluateRouting(
+        store,
+        {
+          policies: a.route,
+          run: run.id,
+          margin: COMPARE_DEFAULTS.margin,
+          alpha: COMPARE_DEFAULTS.alpha,
+          by: a.by,
+          fitOn: 'all',
+          evaluateOn: 'all',
+        },
+        io,
+      );
+      if (routing === 'interrupted') return 130;
+      writeOutput(
+        io,
+        renderHtml(buildReport(store, run.id, opts), [renderRouteHtml(routing)]),
+        a.out,
+        'report',
+      );
+      return 0;
+    }
+    writeOutput(io, renderReport(buildReport(store, run.id, opts), a.format), a.out, 'report');
+    return 0;
+  });
+}

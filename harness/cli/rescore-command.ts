@@ -1,0 +1,62 @@
+/**
+ * `holdout rescore <run>`: new or changed scorers over a run's stored outputs (harness/run/rescore.ts),
+ * with no candidate call; judge calls are stored and resumable.
+ */
+import type { Argv } from 'yargs';
+import { rescoreCommand as rescoreRun } from '../run/rescore.js';
+import { type CommandIo, checkConcurrency, withStore } from './common.js';
+
+export interface RescoreArgs {
+  run: number;
+  scorer?: string[];
+  config?: string;
+  db?: string;
+  concurrency?: number;
+}
+
+export function rescoreOptions(c: Argv) {
+  return c
+    .positional('run', { type: 'number', demandOption: true, describe: 'the run id' })
+    .option('scorer', {
+      type: 'string',
+      array: true,
+      describe: 'recompute only these scorers, from scratch (judge calls are made again)',
+    })
+    .option('config', {
+      type: 'string',
+      describe: 'take scorers and judges from this config: new ones are added, changed ones recomputed',
+    })
+    .option('db', { type: 'string', describe: 'SQLite file (default results/holdout.db)' })
+    .option('concurrency', { type: 'number', describe: 'judge calls in flight' })
+    .check((a) => {
+      checkConcurrency(a.concurrency, 'rescore');
+      return true;
+    })
+    .epilog(
+      'Without --scorer, every scorer of the run fills the scores it lacks (e.g. after an interrupted judge pass). ' +
+        'Judge calls are stored with role judge, apart from candidate cost, and are resumable.',
+    );
+}
+
+export function rescoreCommand(a: RescoreArgs, io: CommandIo): Promise<number> {
+  return withStore(a.db, async (store) => {
+    const r = await rescoreRun(
+      store,
+      { runId: a.run, scorers: a.scorer, configPath: a.config, concurrency: a.concurrency },
+      { stderr: io.stderr, env: io.env, clock: io.clock, signal: io.signal },
+    );
+    const judged = r.judgeCostUsd > 0 ? `; judge calls cost $${r.judgeCostUsd.toFixed(4)}` : '';
+    io.stderr.write(
+      `run ${a.run}: ${r.scored} of ${r.pending} missing scores computed (${r.errors} scorer errors) for ${r.applied.join(', ') || 'no scorer'}${judged}\n`,
+    );
+    if (r.halted === 'interrupted') {
+      io.stderr.write(`interrupted; every finished score is saved: rerun the same command to resume\n`);
+      return 130;
+    }
+    if (r.halted) {
+      io.stderr.write(`scoring stopped: ${r.halted}; rerun to resume\n`);
+      return 1;
+    }
+    return 0;
+  });
+}

@@ -1,0 +1,122 @@
+/**
+ * `holdout run <config>` (and `--resume N`, `--dry-run`): parses the flags, hands the run to the run
+ * machinery (harness/run/start.ts), then prints the run's report and says how it ended.
+ */
+import type { Argv } from 'yargs';
+import { buildReport } from '../../results/report/report.js';
+import { renderReport } from '../../results/render/report-text.js';
+import { dryRunCommand, renderEstimate, runCommand as executeRun } from '../run/start.js';
+import {
+  type CommandIo,
+  checkConcurrency,
+  DB_OPTION,
+  REPORT_FORMATS,
+  type ReportFormat,
+  usageError,
+  withStore,
+  writeOutput,
+} from './common.js';
+
+export interface RunArgs {
+  config?: string;
+  db?: string;
+  resume?: number;
+  new?: boolean;
+  retryErrors?: boolean;
+  concurrency?: number;
+  budget?: number;
+  dryRun?: boolean;
+  format: ReportFormat;
+}
+
+export function runOptions(c: Argv) {
+  return c
+    .positional('config', { type: 'string', describe: 'run config (YAML)' })
+    .option('db', DB_OPTION)
+    .option('resume', { type: 'number', describe: 'resume run N: do only its missing work' })
+    .option('new', {
+      type: 'boolean',
+      describe: 'start a new run even if an unfinished one of this config exists',
+    })
+    .option('retry-errors', {
+      type: 'boolean',
+      describe: 'redo calls whose stored result is an error',
+    })
+    .option('concurrency', {
+      type: 'number',
+      describe: 'total calls in flight (overrides the config)',
+    })
+    .option('budget', {
+      type: 'number',
+      describe: 'stop issuing calls once the run has spent this many USD (overrides budget_usd)',
+    })
+    .option('dry-run', {
+      type: 'boolean',
+      describe: 'estimate the cost (tokenizer + price table) without calling anything or storing a run',
+    })
+    .option('format', {
+      choices: REPORT_FORMATS,
+      default: 'table' as ReportFormat,
+      describe: 'report format',
+    })
+    .conflicts('resume', 'new')
+    .conflicts('dry-run', 'resume')
+    .check((a) => {
+      if (a.config === undefined && a.resume === undefined)
+        throw usageError('give a run config, or --resume <run>');
+      if (a.budget !== undefined && !(a.budget > 0))
+        throw usageError('--budget must be a positive number of USD');
+      checkConcurrency(a.concurrency);
+      return true;
+    });
+}
+
+/** Runs (or resumes, or estimates) a run; returns the exit code. */
+export async function runCommand(a: RunArgs, io: CommandIo): Promise<number> {
+  if (a.dryRun) {
+    const { estimate, config } = await dryRunCommand(a.config!);
+    io.stdout.write(renderEstimate(estimate, a.budget ?? config.budget_usd));
+    return 0;
+  }
+  return withStore(a.db, async (store) => {
+    const outcome = await executeRun(
+      store,
+      {
+        configPath: a.config,
+        resume: a.resume,
+        fresh: a.new,
+        retryErrors: a.retryErrors,
+        concurrency: a.concurrency,
+        budgetUsd: a.budget,
+      },
+      { stderr: io.stderr, env: io.env, clock: io.clock, signal: io.signal },
+    );
+    const s = outcome.summary;
+    if (s.aborted) {
+      io.stderr.write(
+        `run ${outcome.runId} interrupted after ${s.done}/${s.total} calls; every finished call is saved.\n`,
+      );
+      io.stderr.write(`resume with: holdout run --resume ${outcome.runId}${a.db ? ` --db ${a.db}` : ''}\n`);
+      return 130;
+    }
+    writeOutput(io, renderReport(buildReport(store, outcome.runId), a.format), undefined, 'report');
+    for (const [id, why] of Object.entries(s.stopped))
+      io.stderr.write(`candidate ${id} stopped early: ${why}\n`);
+    if (s.budgetReached) {
+      const spent = store.db
+        .prepare('SELECT coalesce(sum(cost_usd), 0) FROM calls WHERE run_id = ?')
+        .pluck()
+        .get(outcome.runId) as number;
+      io.stderr.write(
+        `run ${outcome.runId} stopped at its budget: $${spent.toFixed(4)} spent (candidates and judges); ` +
+          'raise budget_usd (or pass --budget) and rerun to resume it\n',
+      );
+      return 1;
+    }
+    if (!s.complete) {
+      io.stderr.write(`run ${outcome.runId} is incomplete (${s.done}/${s.total}); rerun to resume it\n`);
+      return 1;
+    }
+    return 0;
+  });
+}
