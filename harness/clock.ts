@@ -21,3 +21,12 @@ export const systemClock: Clock = {
     await delay(ms, undefined, { signal });
   },
 };
+
+/** A duration in seconds as people read it on a progress line: 5s, 2m05s, 3h07m. */
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds)) return '?';
+  if (seconds < 60) return `${Math.ceil(seconds)}s`;
+  const m = Math.floor(seconds / 60);
+  if (m < 60) return `${m}m${String(Math.round(seconds % 60)).padStart(2, '0')}s`;
+  return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
+}

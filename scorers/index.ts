@@ -3,8 +3,8 @@ import type { HoldoutRecord } from '../datasets/record.js';
 import { HarnessError } from '../harness/errors.js';
 import { ModuleArgs, moduleScorer } from './custom.js';
 import { FormatArgs, format } from './format.js';
-import { JsonArgs, json } from './json.js';
-import { JsonDiffArgs, json_diff } from './json-diff.js';
+import { JsonArgs, json } from './json/json.js';
+import { JsonDiffArgs, json_diff } from './json/diff.js';
 import {
   JudgeLabelArgs,
   JudgePairwiseArgs,
@@ -12,7 +12,7 @@ import {
   judge_label,
   judge_pairwise,
   judge_rubric,
-} from './judge.js';
+} from './judge/judge.js';
 import { LabelArgs, label } from './label.js';
 import { ExactArgs, exact, NormalizedArgs, normalized } from './match.js';
 import { NumericArgs, numeric } from './numeric.js';

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import type { HoldoutRecord } from '../datasets/record.js';
-import type { JudgedCall, JudgeService } from './judge-service.js';
+import type { JudgedCall, JudgeService } from './judge/service.js';
 
 /** What a candidate produced for one record: what scorers look at. */
 export interface CallOutput {

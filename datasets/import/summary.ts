@@ -1,5 +1,4 @@
-import type { Clock } from '../../harness/clock.js';
-import { formatDuration } from '../../harness/run/progress.js';
+import { type Clock, formatDuration } from '../../harness/clock.js';
 import type { SkipReason, SourceInfo } from './types.js';
 
 export interface SkipExample {

@@ -3,14 +3,16 @@
  * handler: draw, write atomically, print the composition to stderr.
  */
 import type { Argv } from 'yargs';
+import { printable, printableError } from '../../datasets/printable.js';
 import {
   ALLOCATIONS,
   type Allocation,
+  type DrawnSample,
   drawSample,
-  formatComposition,
+  type SampleManifest,
   writeSample,
 } from '../../datasets/sample.js';
-import { printableError } from '../../datasets/printable.js';
+import { cell, fixedWidth } from '../../results/render/format.js';
 import { checkSplitFraction, parseSplitKey, SPLIT_SIDES, type SplitSide } from '../../datasets/split.js';
 import type { Clock } from '../clock.js';
 import { HarnessError } from '../errors.js';
@@ -161,4 +163,36 @@ async function drawAndWrite(
   io.stderr.write(
     `wrote ${manifest.sampled} records to ${a.out} (seed ${a.seed}${split}); manifest ${a.out}.sample.json\n`,
   );
+}
+
+const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+const int = (n: number) => n.toLocaleString('en-US');
+
+/** The composition table (source against sample, per stratum) and what was left out. */
+export function formatComposition(m: SampleManifest | DrawnSample['manifest']): string[] {
+  const source = m.composition.reduce((s, x) => s + x.source_n, 0);
+  const rows = m.composition.map((s) => [
+    cell(printable(s.stratum)),
+    int(s.source_n),
+    pct(s.source_share),
+    int(s.sample_n),
+    pct(s.sample_share),
+  ]);
+  rows.push(['total', int(source), pct(1), int(m.sampled), pct(m.sampled === 0 ? 0 : 1)]);
+  const head = m.stratify === null ? 'stratum' : `stratum (${cell(printable(m.stratify))})`;
+  const lines = fixedWidth([head, 'source', 'share', 'sample', 'share'], rows, new Set([0]));
+  const e = m.excluded;
+  const left = [
+    e.no_timestamp && `${int(e.no_timestamp)} without a timestamp`,
+    e.outside_window && `${int(e.outside_window)} outside the window`,
+    e.duplicate && `${int(e.duplicate)} duplicate prompts`,
+    e.other_side && `${int(e.other_side)} on the ${m.split?.side === 'tune' ? 'holdout' : 'tune'} side`,
+  ].filter(Boolean);
+  lines.push(
+    `read ${int(m.read)} records from ${m.sources.length} file${m.sources.length === 1 ? '' : 's'}` +
+      `${left.length ? `; left out ${left.join(', ')}` : ''}; ${int(source)} eligible`,
+  );
+  if (m.sampled < m.size)
+    lines.push(`note: only ${int(m.sampled)} records qualified; the sample holds all of them`);
+  return lines;
 }

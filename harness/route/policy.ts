@@ -37,7 +37,7 @@ export const PromptRegex = z.union([
 export type PromptRegex = z.infer<typeof PromptRegex>;
 
 export interface Condition {
-  /** Approximate billed input tokens of the request (harness/tokens.ts). */
+  /** Approximate billed input tokens of the request (harness/providers/tokens.ts). */
   input_tokens?: Comparison;
   /** Every tag named must have the value (or one of the values) given. */
   tags?: Record<string, string | string[]>;

@@ -1,7 +1,7 @@
 import pLimit from 'p-limit';
 import type { HoldoutRecord } from '../../datasets/record.js';
 import type { Store } from '../../results/store/store.js';
-import type { JudgeCallKey, JudgeRequest, JudgeService } from '../../scorers/judge.js';
+import type { JudgeCallKey, JudgeRequest, JudgeService } from '../../scorers/judge/judge.js';
 import { type AttemptPolicy, callRowFrom, callWithRetries } from './attempt.js';
 import type { PriceRule } from '../providers/pricing.js';
 import type { Provider } from '../providers/provider.js';

@@ -1,4 +1,4 @@
-import type { Clock } from '../clock.js';
+import { type Clock, formatDuration } from '../clock.js';
 import type { CallRow } from '../../results/store/store.js';
 
 export interface RunProgress {
@@ -77,12 +77,4 @@ export function progressReporter(opts: ProgressOptions): RunReporter & { finish(
       if (tty) stream.write('\n');
     },
   };
-}
-
-export function formatDuration(seconds: number): string {
-  if (!Number.isFinite(seconds)) return '?';
-  if (seconds < 60) return `${Math.ceil(seconds)}s`;
-  const m = Math.floor(seconds / 60);
-  if (m < 60) return `${m}m${String(Math.round(seconds % 60)).padStart(2, '0')}s`;
-  return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
 }

@@ -7,14 +7,15 @@
  * Conventions as in paired.ts: d = B − A (negative: B worse); b = regressions (A pass, B fail),
  * c = fixes (A fail, B pass); Δ = p_B − p_A.
  *
- * The entry point; the parts live in compare-pairing (loading, pairing, dropped items),
- * compare-units (prompts and clusters), compare-metrics (pass, score, scorer, cost, latency),
- * compare-gate (verdict, Holm/BH family), compare-flips, compare-drift (snapshot drift),
- * compare-power (MDE, power, warnings), compare-notes, compare-headline (the verdict line) and
- * compare-types (the Comparison shape).
+ * results/compare/ is the gate; this file is its entry point. The loading, pairing, units and the
+ * flip rule are shared with `report --baseline` and live in results/pairing/. Here: metrics.ts (pass,
+ * score, scorer, cost, latency), gate.ts (verdict, Holm/BH family), flips.ts (the listed flips),
+ * drift.ts (snapshot drift), power.ts (MDE, power, warnings), notes.ts, headline.ts (the verdict line)
+ * and types.ts (the Comparison shape). May import results/pairing, stats, store and report's notice;
+ * never results/render.
  */
 import { driftNotes } from './drift.js';
-import { findFlips } from '../pairing/flips.js';
+import { findFlips } from './flips.js';
 import { applyGate } from './gate.js';
 import { headline } from './headline.js';
 import { binaryMetric, continuousMetric, resourceMetric, scorerMetric, sliceMetrics } from './metrics.js';
@@ -27,7 +28,7 @@ import { simulatedNotice } from '../report/report.js';
 import type { Store } from '../store/store.js';
 
 export { driftNotes } from './drift.js';
-export { EXCERPT_CHARS, excerpt } from '../pairing/flips.js';
+export { EXCERPT_CHARS, excerpt } from './flips.js';
 export { SLICE_MIN_N } from './gate.js';
 export { formatDelta, formatP, headline, pIs } from './headline.js';
 export { BOOTSTRAP_MAX_N, binaryMetric, continuousMetric } from './metrics.js';

@@ -1,8 +1,8 @@
 /**
  * Offline evaluation of routing policies on a run (`holdout route`): every candidate answered every
  * record, so a policy's outcome on a record is the stored outcome of the candidate it picks. This
- * module is pure given the loaded run (route-data.ts) and each policy's per-record decisions
- * (harness/route/decide.ts); the figures and their definitions are in route-metrics.ts.
+ * module is pure given the loaded run (data.ts) and each policy's per-record decisions
+ * (harness/route/decide.ts); the figures and their definitions are in metrics.ts and curves.ts.
  */
 import type { BinaryMetric } from '../compare/compare.js';
 import { simulatedNotice } from '../report/report.js';
@@ -10,21 +10,15 @@ import { completeRecords, type MissingCounts, type RouteRun } from './data.js';
 import {
   type Arm,
   type ArmFigures,
-  aboveHull,
-  apgr,
   armFigures,
   armValues,
   type CheaperAndNoWorse,
-  type CurvePoint,
   cheaperAndNoWorse,
-  cpt,
   type Escalation,
   escalation,
-  type HullPoint,
   neededTier,
   type Outcomes,
   oracleChoice,
-  pgr,
   type Recommendation,
   recommend,
   relativeTiers,
@@ -32,8 +26,8 @@ import {
   subsetArm,
   subsetOutcomes,
   tiers,
-  zeroRouterHull,
 } from './metrics.js';
+import { aboveHull, apgr, type CurvePoint, cpt, type HullPoint, pgr, zeroRouterHull } from './curves.js';
 
 export type Side = 'tune' | 'holdout';
 export type SideChoice = Side | 'all';

@@ -1,6 +1,6 @@
 /**
  * Per-class precision, recall, F1 and support from a confusion matrix, for label scorers. Pure
- * functions over counts; the report builds the matrix (report-labels.ts).
+ * functions over counts; the report builds the matrix (results/report/labels.ts).
  *
  * Undefined ratios follow scikit-learn (>= 1.3) with `zero_division=np.nan`:
  * - precision = TP / predicted is undefined (NaN, shown "—") for a class nothing was predicted as;

@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { formatDuration, progressReporter } from '../../harness/run/progress.js';
+import { formatDuration } from '../../harness/clock.js';
+import { progressReporter } from '../../harness/run/progress.js';
 import type { CallRow } from '../../results/store/store.js';
 import { fakeClock } from '../support/fakes.js';
 

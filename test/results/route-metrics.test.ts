@@ -1,20 +1,15 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import {
-  apgr,
   armFigures,
-  cpt,
   escalation,
-  hullValue,
   neededTier,
   type Outcomes,
   oracleChoice,
-  pgr,
-  pgrCurve,
   relativeTiers,
   singleArm,
   tiers,
-  zeroRouterHull,
 } from '../../results/route/metrics.js';
+import { apgr, cpt, hullValue, pgr, pgrCurve, zeroRouterHull } from '../../results/route/curves.js';
 import { loadRouteRun } from '../../results/route/data.js';
 import { Store } from '../../results/store/store.js';
 import { call, newRun, score } from './report-helpers.js';

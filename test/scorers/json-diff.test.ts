@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Reference } from '../../datasets/record.js';
 import { buildScorers, ScorerSpec } from '../../scorers/index.js';
-import { json_diff, leafCount } from '../../scorers/json-diff.js';
+import { json_diff, leafCount } from '../../scorers/json/diff.js';
 import type { Score } from '../../scorers/types.js';
 import { input } from './fixtures.js';
 

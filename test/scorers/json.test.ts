@@ -5,7 +5,7 @@ import { Ajv } from 'ajv';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import type { Reference } from '../../datasets/record.js';
-import { json } from '../../scorers/json.js';
+import { json } from '../../scorers/json/json.js';
 import type { Score } from '../../scorers/types.js';
 import { input } from './fixtures.js';
 

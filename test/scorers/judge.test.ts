@@ -9,7 +9,7 @@ import {
   judge_pairwise,
   judge_rubric,
   taskText,
-} from '../../scorers/judge.js';
+} from '../../scorers/judge/judge.js';
 import { input } from './fixtures.js';
 
 /** A judge that answers from a script and remembers what it was asked. */

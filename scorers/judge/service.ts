@@ -4,7 +4,7 @@
  * scorer types can name it without importing the judges themselves.
  */
 
-/** What a judge scorer needs from the run; the runner provides it (harness/judge-service.ts). */
+/** What a judge scorer needs from the run; the runner provides it (harness/run/judge-service.ts). */
 export interface JudgeService {
   /** Whether the run declares this judge. */
   has(judge: string): boolean;

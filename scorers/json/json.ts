@@ -2,10 +2,10 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { ErrorObject } from 'ajv';
 import { z } from 'zod';
-import { compileSchema } from './json-schema.js';
-import type { Score, ScoreInput, Scorer, ScorerContext, ScorerFactory } from './types.js';
-import { UNSCORED } from './types.js';
-import { clip, fail, pass, quote } from './util.js';
+import { compileSchema } from './schema.js';
+import type { Score, ScoreInput, Scorer, ScorerContext, ScorerFactory } from '../types.js';
+import { UNSCORED } from '../types.js';
+import { clip, fail, pass, quote } from '../util.js';
 
 export const JsonArgs = z
   .strictObject({

@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import { maxWeightAssignment } from './assignment.js';
+import { maxWeightAssignment } from '../assignment.js';
 import { parseOutput } from './json.js';
-import { levenshteinSimilarity } from './similarity.js';
-import type { Score, ScoreInput, Scorer, ScorerFactory } from './types.js';
-import { UNSCORED } from './types.js';
-import { clip, fail, pass } from './util.js';
+import { levenshteinSimilarity } from '../similarity.js';
+import type { Score, ScoreInput, Scorer, ScorerFactory } from '../types.js';
+import { UNSCORED } from '../types.js';
+import { clip, fail, pass } from '../util.js';
 
 export const JsonDiffArgs = z
   .strictObject({

@@ -1,11 +1,11 @@
 import { z } from 'zod';
-import { contentText, type HoldoutRecord, requestTurns } from '../datasets/record.js';
-import type { JudgedCall, JudgeService } from './judge-service.js';
-import type { Score, ScoreInput, Scorer, ScorerContext, ScorerFactory } from './types.js';
-import { UNSCORED } from './types.js';
-import { clip } from './util.js';
+import { contentText, type HoldoutRecord, requestTurns } from '../../datasets/record.js';
+import type { JudgedCall, JudgeService } from './service.js';
+import type { Score, ScoreInput, Scorer, ScorerContext, ScorerFactory } from '../types.js';
+import { UNSCORED } from '../types.js';
+import { clip } from '../util.js';
 
-export type { JudgeCallKey, JudgedCall, JudgeRequest, JudgeService } from './judge-service.js';
+export type { JudgeCallKey, JudgedCall, JudgeRequest, JudgeService } from './service.js';
 
 /**
  * Model-graded scorers. A judge is an endpoint declared under `judges:` in the run config; the
