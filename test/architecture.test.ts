@@ -47,7 +47,10 @@ const ALLOWED: [folder: string, may: string[]][] = [
   ['results/pairing', ['results/store']],
   ['results/report', ['results/store', 'results/stats', 'results/pairing', 'scorers']],
   ['results/compare', ['results/store', 'results/stats', 'results/pairing', 'results/report']],
-  ['results/route', ['results/store', 'results/stats', 'results/pairing', 'results/report', 'results/compare']],
+  [
+    'results/route',
+    ['results/store', 'results/stats', 'results/pairing', 'results/report', 'results/compare'],
+  ],
   ['results/render', ['results/stats', 'results/report', 'results/compare', 'results/route']],
 ];
 
