@@ -12,6 +12,8 @@ export const ModuleArgs = z.strictObject({
   export: z.string().trim().min(1).default('default'),
   /** Handed to a factory export as its first argument; refused for a scorer-object export. */
   options: z.record(z.string(), z.unknown()).optional(),
+  /** How long one score() may take before it is recorded as a scorer error (default 30 s). */
+  timeout_ms: z.number().int().positive().optional(),
 });
 export type ModuleArgs = z.infer<typeof ModuleArgs>;
 
@@ -34,6 +36,20 @@ export interface AsyncScorerFactory<A> extends Omit<ScorerFactory<A>, 'create'> 
 }
 
 const TYPESCRIPT = new Set(['.ts', '.mts', '.cts']);
+export const MODULE_SCORE_TIMEOUT_MS = 30_000;
+
+/**
+ * The scorer's answer, or a rejection once `ms` have passed. The timer is deliberately not unref'd:
+ * a score() whose promise never settles would otherwise let the event loop drain and the process
+ * exit (code 13) before the finished call is stored.
+ */
+function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`score() did not settle within ${ms} ms (timeout_ms)`)), ms);
+  });
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
+}
 let jiti: Jiti | undefined;
 
 async function importFile(abs: string): Promise<Record<string, unknown>> {
@@ -114,7 +130,8 @@ async function loadScorer(name: string, args: ModuleArgs, ctx?: ScorerContext): 
   return {
     name,
     // Called as a method so that class-based scorers keep their `this`.
-    score: async (input) => toScore(await s.score(input)),
+    score: async (input) =>
+      toScore(await withTimeout(Promise.resolve(s.score(input)), args.timeout_ms ?? MODULE_SCORE_TIMEOUT_MS)),
   };
 }
 
@@ -129,7 +146,8 @@ async function loadScorer(name: string, args: ModuleArgs, ctx?: ScorerContext): 
  * number / null; `passed` is then set from `threshold`. `.ts`/`.mts`/`.cts` files load through
  * jiti (no build step), others through `import()`. A file that is missing or does not load, or an
  * export that is missing or not a scorer, is a config error before the run starts; a throw or
- * rejection inside `score` is recorded as that row's `scorer error: …`.
+ * rejection inside `score`, or a score() that has not settled after `timeout_ms` (default 30 s), is
+ * recorded as that row's `scorer error: …`.
  */
 export const moduleScorer: AsyncScorerFactory<ModuleArgs> = {
   kind: 'module',

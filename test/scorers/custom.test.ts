@@ -132,6 +132,54 @@ describe('module: loading', () => {
   });
 });
 
+describe('module: a score() that never settles', () => {
+  it('is recorded as a scorer error after timeout_ms, and the call is stored', async () => {
+    const { store, runId } = memoryStoreWithRun([{ id: 'a' }]);
+    const scorers = await build(
+      { kind: 'module', path: 'hanging.mjs', name: 'stuck', timeout_ms: 50 },
+      { kind: 'module', path: 'exact-words.js', name: 'words' },
+    );
+    const s = await runEval(
+      {
+        runId,
+        candidates: [
+          {
+            id: 'c',
+            model: 'c-model',
+            api: 'chat',
+            params: {},
+            concurrency: 1,
+            price: resolvePrice('gpt-5.4-mini')!,
+            provider: scriptedProvider([() => completion('the cat sat')]),
+          },
+        ],
+        repeats: 1,
+        concurrency: 2,
+        maxRetries: 0,
+        timeoutMs: 1000,
+        stream: false,
+        retryErrors: false,
+      },
+      { store, scorers, clock: fakeClock() },
+    );
+    expect(s).toMatchObject({ errors: 0, complete: true });
+    const rows = store.db.prepare('SELECT scorer, value, detail FROM scores ORDER BY call_id, scorer').all();
+    expect(rows).toContainEqual({
+      scorer: 'stuck',
+      value: null,
+      detail: 'scorer error: score() did not settle within 50 ms (timeout_ms)',
+    });
+    expect(store.db.prepare("SELECT count(*) AS n FROM calls WHERE status = 'ok'").get()).toEqual({
+      n: s.done,
+    });
+  });
+
+  it('takes a whole number of ms', () => {
+    expect(ScorerSpec.safeParse({ kind: 'module', path: 'x.ts', timeout_ms: 0 }).success).toBe(false);
+    expect(ScorerSpec.safeParse({ kind: 'module', path: 'x.ts', timeout_ms: 2.5 }).success).toBe(false);
+  });
+});
+
 describe('module: config errors name the scorer entry', () => {
   const rejectsWith = async (entry: Record<string, unknown>, message: RegExp) => {
     const attempt = build({ kind: 'exact' }, { kind: 'module', name: 'mine', ...entry } as ScorerSpecInput);
