@@ -8,6 +8,7 @@ import { renderHtml } from '../../results/render/report-html.js';
 import { renderReport, renderTrend, type TrendFormat } from '../../results/render/report-text.js';
 import { renderRouteHtml } from '../../results/render/route-html.js';
 import { buildReport, buildTrend } from '../../results/report/report.js';
+import { runNotFound } from '../../results/store/missing.js';
 import { HarnessError } from '../errors.js';
 import { evaluateRouting } from '../route/evaluate.js';
 import {
@@ -89,11 +90,8 @@ export function reportCommand(a: ReportArgs, io: CommandIo): Promise<number> {
     }
     const run = a.run === undefined ? store.latestRun(a.suite) : store.getRun(a.run);
     if (!run) {
-      throw new HarnessError(
-        'RUN_NOT_FOUND',
-        a.run === undefined ? 'no runs in this database yet' : `run ${a.run} is not in this database`,
-        { hint: NO_RUNS_HINT },
-      );
+      if (a.run !== undefined) throw runNotFound(store.db, a.run);
+      throw new HarnessError('RUN_NOT_FOUND', 'no runs in this database yet', { hint: NO_RUNS_HINT });
     }
     const opts = { by: a.by, baseline: a.baseline };
     if (a.route !== undefined && a.route.length > 0) {

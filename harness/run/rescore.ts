@@ -1,3 +1,4 @@
+import { runNotFound } from '../../results/store/missing.js';
 import type { Store } from '../../results/store/store.js';
 import { buildScorers, type ScorerSpec } from '../../scorers/index.js';
 import type { Clock } from '../clock.js';
@@ -46,7 +47,7 @@ export async function rescoreCommand(
   io: RescoreIo,
 ): Promise<RescoreOutcome> {
   const run = store.getRun(opts.runId);
-  if (!run) throw new HarnessError('RUN_NOT_FOUND', `run ${opts.runId} is not in this database`);
+  if (!run) throw runNotFound(store.db, opts.runId);
   const stored = JSON.parse(run.config_json) as ResolvedConfig;
   const storedSpecs = JSON.parse(run.scorers_json) as ScorerSpec[];
   let specs = storedSpecs.map((s) => ({ ...s, name: nameOf(s) }));

@@ -5,6 +5,7 @@
  */
 import { HarnessError } from '../../harness/errors.js';
 import { parseTags } from '../store/tags.js';
+import { runNotFound } from '../store/missing.js';
 import type { Store } from '../store/store.js';
 
 export interface RouteRunRecord {
@@ -82,11 +83,7 @@ const SIMULATED_SQL =
 
 export function loadRouteRun(store: Store, runId: number): RouteRun {
   const run = store.getRun(runId);
-  if (!run) {
-    throw new HarnessError('RUN_NOT_FOUND', `no run with id ${runId} in this database`, {
-      hint: 'pass the id of a run whose candidates all answered the same records (`holdout demo` makes one)',
-    });
-  }
+  if (!run) throw runNotFound(store.db, runId);
   const configured = store.candidates(runId).map((c) => ({ name: c.candidate, model: c.model }));
   if (configured.length === 0) {
     throw new HarnessError('RUN_NOT_FOUND', `run ${runId} has no candidates to route between`);

@@ -136,6 +136,20 @@ describe('numbers are checked before any work', () => {
   });
 });
 
+describe('a run id the database does not have', () => {
+  it.each([
+    ['report', ['report', '99']],
+    ['route', ['route', 'POLICY', '--run', '99']],
+    ['rescore', ['rescore', '99']],
+  ])('%s: exit 2, listing the runs it has', async (_name, args) => {
+    const argv = args.map((a) => (a === 'POLICY' ? policy : a));
+    expectUsage(
+      await runCli([...argv, '--db', db]),
+      /run 99 is not in this database\nhint: its runs: 1 \(edges, finished\)/,
+    );
+  });
+});
+
 describe('signals', () => {
   it('SIGTERM stops a run like Ctrl-C: exit 130, run interrupted, finished calls kept, a rerun completes it', async () => {
     const d = tempDir();

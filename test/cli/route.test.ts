@@ -327,7 +327,7 @@ describe('holdout route', () => {
 
     const e = await runCli(['route', unknown, '--run', '9', '--db', db]);
     expect(e.code).toBe(2);
-    expect(e.stderr).toMatch(/no run with id 9/);
+    expect(e.stderr).toMatch(/run 9 is not in this database/);
 
     const f = await runCli(['route', '--run', '1', '--db', db]);
     expect(f.code).toBe(2);
