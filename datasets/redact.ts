@@ -65,8 +65,11 @@ export function luhnValid(digits: string): boolean {
 const SECRET_KEY_NAMES =
   '[A-Za-z0-9_-]*(?:api[_-]?key|apikey|access[_-]?key|token|secret|password|passwd|client[_-]?secret)';
 
-/** Secrets: every regex either matches the secret itself or has a `value` group around it. */
-const SECRET_DETECTORS: Detector[] = [
+/**
+ * Secrets: every regex either matches the secret itself or has a `value` group around it. Also used
+ * by harness/secrets.ts to scrub error text.
+ */
+export const SECRET_DETECTORS: readonly Detector[] = [
   // OpenAI-style keys: sk-…, sk-proj-…, sk-svcacct-… (and other vendors' sk- keys).
   { kind: 'SECRET', regex: /(?<![\w-])sk-(?:[A-Za-z0-9]+-)?[A-Za-z0-9_-]{20,}/g },
   // GitHub tokens (classic and fine-grained).

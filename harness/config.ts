@@ -4,18 +4,62 @@ import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { IMPORT_FORMATS, ImportSpec } from '../datasets/import/index.js';
 import { ScorerSpec } from '../scorers/index.js';
+import { prettifyIssues } from './config-issues.js';
 import { HarnessError } from './errors.js';
 import { Price, type PriceRule, resolvePrice } from './providers/pricing.js';
 
 /** The value of `base_url` that asks for holdout's in-process simulator instead of a real endpoint. */
 export const SIMULATOR = 'simulator';
 
+/** OpenAI's regional-processing (data residency) hosts: `https://<region>.api.openai.com/v1`. */
+export const DATA_RESIDENCY_REGIONS = ['us', 'eu', 'au', 'in', 'jp', 'ae'] as const;
+
+/** The region a base URL processes in, when it is one of OpenAI's data-residency hosts. */
+export function residencyRegionOf(baseUrl: string | undefined): string | undefined {
+  if (!baseUrl) return undefined;
+  let host: string;
+  try {
+    host = new URL(baseUrl).hostname;
+  } catch {
+    return undefined;
+  }
+  const m = /^([a-z]{2})\.api\.openai\.com$/.exec(host);
+  return m && (DATA_RESIDENCY_REGIONS as readonly string[]).includes(m[1]!) ? m[1] : undefined;
+}
+
+/** Whether `value` may be a `base_url`: an http(s) URL with a host, or the `simulator` keyword. */
+export function isEndpointUrl(value: string): boolean {
+  if (value === SIMULATOR) return true;
+  try {
+    const u = new URL(value);
+    return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname !== '';
+  } catch {
+    return false;
+  }
+}
+
+const BaseUrl = z.string().min(1).refine(isEndpointUrl, {
+  message: 'not an http(s) URL: give one like https://api.example.com/v1, or `simulator`',
+});
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching them is the point
+const NO_CONTROL = /^[^\u0000-\u001f\u007f-\u009f]*$/;
+
+/**
+ * A name or path holdout prints (suite, model, dataset): an escape sequence or a line break in it
+ * would reach the terminal, so it is refused.
+ */
+const PrintedText = z
+  .string()
+  .min(1)
+  .regex(NO_CONTROL, 'control characters (escape sequences, line breaks, tabs) are not allowed');
+
 /** Where and how to call a model: what candidates, judges and routers have in common. */
 export const EndpointConfig = z.strictObject({
-  model: z.string().min(1),
+  model: PrintedText,
   api: z.enum(['chat', 'responses']).default('chat'),
-  /** Any OpenAI-compatible endpoint; `simulator` for the in-process simulator; default: OPENAI_BASE_URL or the SDK's. */
-  base_url: z.string().min(1).optional(),
+  /** An http(s) URL of any OpenAI-compatible endpoint; `simulator` for the in-process simulator; default: OPENAI_BASE_URL or the SDK's. */
+  base_url: BaseUrl.optional(),
   /** The name of the environment variable holding the key: the key itself never enters a config or a row. */
   api_key_env: z
     .string()
@@ -23,8 +67,24 @@ export const EndpointConfig = z.strictObject({
     .default('OPENAI_API_KEY'),
   /** Merged into every request body; null removes a key (e.g. temperature for a reasoning model). */
   params: z.record(z.string(), z.unknown()).default({}),
-  /** USD per 1M tokens; default: the bundled, dated price table. */
+  /**
+   * USD per 1M tokens ({input, cached_input, output}, optional cache_write and priority rates),
+   * Standard tier; default: the bundled, dated price table. The tier a response reports, long
+   * context, cache writes and regional processing are applied to it as to the table's.
+   */
   price: Price.optional(),
+  /**
+   * Regional processing (data residency): calls go to `https://<region>.api.openai.com/v1`, and
+   * eligible models (gpt-5.4 family, gpt-5.5 and later) are priced 10% higher. A `base_url` on one
+   * of those hosts counts the same.
+   */
+  data_residency: z.enum(DATA_RESIDENCY_REGIONS).optional(),
+  /**
+   * Responses API: also score the text of output messages with `phase: "commentary"` (progress
+   * notes some models send before the answer), joined by blank lines. Default: only the final
+   * answer (`phase: "final_answer"` or no phase).
+   */
+  include_commentary: z.boolean().optional(),
 });
 
 const Candidate = EndpointConfig.safeExtend({
@@ -74,10 +134,10 @@ const SNAKE: Record<string, string> = {
 };
 
 export const RunConfig = z.strictObject({
-  suite: z.string().min(1).default('default'),
-  dataset: z.string().min(1),
+  suite: PrintedText.default('default'),
+  dataset: PrintedText,
   import: DatasetImport.optional(),
-  db: z.string().min(1).optional(),
+  db: PrintedText.optional(),
   candidates: z.array(Candidate).min(1),
   scorers: z.array(ScorerSpec).default([]),
   /** Models that grade instead of answer: model-graded scorers name one by its `id`. */
@@ -150,8 +210,23 @@ export function readYamlFile(path: string, what: string): unknown {
     const lines = doc.errors.map((e) => `  - ${e.message.split('\n')[0]}`);
     throw new HarnessError('CONFIG_INVALID', `${path} is not valid YAML:\n${lines.join('\n')}`);
   }
-  return doc.toJS();
+  try {
+    // Aliases are expanded into copies: bounded, so that a "billion laughs" file cannot exhaust memory.
+    return doc.toJS({ maxAliasCount: MAX_YAML_ALIAS_COUNT });
+  } catch (err) {
+    if (err instanceof ReferenceError && /alias/i.test(err.message)) {
+      throw new HarnessError(
+        'CONFIG_INVALID',
+        `${path}: too many YAML alias expansions (the limit is ${MAX_YAML_ALIAS_COUNT}); is this ${what} an alias bomb?`,
+        { cause: err, hint: `write the repeated parts of the ${what} out, or use fewer aliases` },
+      );
+    }
+    throw err;
+  }
 }
+
+/** How many alias expansions a YAML file may make (the yaml library's `maxAliasCount`). */
+export const MAX_YAML_ALIAS_COUNT = 100;
 
 /** Reads, parses and validates a YAML (or JSON) run config; every problem is reported at once. */
 export function loadConfig(path: string): ResolvedConfig {
@@ -163,7 +238,7 @@ export function resolveConfig(raw: unknown, path: string): ResolvedConfig {
   if (!parsed.success) {
     throw new HarnessError(
       'CONFIG_INVALID',
-      `${path} has invalid fields:\n${indent(z.prettifyError(parsed.error))}`,
+      `${path} has invalid fields:\n${indent(prettifyIssues(RunConfig, parsed.error, raw ?? {}))}`,
     );
   }
   const cfg = parsed.data;
@@ -174,10 +249,22 @@ export function resolveConfig(raw: unknown, path: string): ResolvedConfig {
       if (seen.has(c.id))
         problems.push(`${field}[${i}].id: "${c.id}" is already used by ${field}[${seen.get(c.id)}]`);
       seen.set(c.id, i);
-      const price = resolvePrice(c.model, c.price);
+      const region = residencyRegionOf(c.base_url);
+      if (c.data_residency && c.base_url !== undefined && region !== c.data_residency) {
+        problems.push(
+          `${field}[${i}].data_residency: "${c.data_residency}" sends calls to https://${c.data_residency}.api.openai.com/v1; drop base_url (${c.base_url}) or make it that host`,
+        );
+      }
+      const batched = c.batch || (field === 'candidates' && cfg.mode === 'batch' && !c.replay);
+      if (c.include_commentary !== undefined && (c.replay || batched)) {
+        problems.push(
+          `${field}[${i}].include_commentary: applies to live calls only, not to ${c.replay ? 'a replay' : 'a batch'} candidate (its output is the final answer)`,
+        );
+      }
+      const price = resolvePrice(c.model, c.price, { regional: (c.data_residency ?? region) !== undefined });
       if (!price) {
         problems.push(
-          `${field}[${i}].price: no bundled price for model "${c.model}"; give price: {input, cached_input, output} in USD per 1M tokens`,
+          `${field}[${i}].price: no bundled price for model "${c.model}"; give price: {input, cached_input, output} in USD per 1M tokens (cache_write and priority optional)`,
         );
       }
       return {
@@ -266,6 +353,49 @@ export function resolveConfig(raw: unknown, path: string): ResolvedConfig {
       answer_key: cfg.simulator.answer_key && resolve(baseDir, cfg.simulator.answer_key),
       profiles: cfg.simulator.profiles && resolve(baseDir, cfg.simulator.profiles),
     },
+  };
+}
+
+/** What replaces a query parameter's value in a stored URL. */
+export const REDACTED_PARAM = 'REDACTED';
+
+/**
+ * A `base_url` as it may be stored: user and password removed, every query parameter's value
+ * replaced by `REDACTED` (`?api-key=…` is how some gateways take a key). A URL with neither, and the
+ * `simulator` keyword, are returned unchanged, byte for byte.
+ */
+export function storableUrl(url: string): string {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return url;
+  }
+  if (u.username === '' && u.password === '' && u.search === '') return url;
+  u.username = '';
+  u.password = '';
+  if (u.search !== '') {
+    const names = [...u.searchParams.keys()];
+    u.search = names.map((n) => `${encodeURIComponent(n)}=${REDACTED_PARAM}`).join('&');
+  }
+  return u.toString();
+}
+
+/**
+ * The config as it may be stored (`runs.config_json`): every `base_url` of candidates and judges, and
+ * `import.baseURL`, through `storableUrl`, so that credentials written into a URL never reach the
+ * database. The rest is unchanged; the argument is not modified.
+ */
+export function storableConfig(config: ResolvedConfig): ResolvedConfig {
+  const endpoint = (c: ResolvedCandidate): ResolvedCandidate =>
+    c.base_url === undefined ? c : { ...c, base_url: storableUrl(c.base_url) };
+  return {
+    ...config,
+    candidates: config.candidates.map(endpoint),
+    judges: config.judges.map(endpoint),
+    ...(config.import?.baseURL !== undefined
+      ? { import: { ...config.import, baseURL: storableUrl(config.import.baseURL) } }
+      : {}),
   };
 }
 

@@ -4,6 +4,7 @@ import type { Store } from '../../results/store/store.js';
 import type { BoundScorer } from '../../scorers/index.js';
 import type { Clock } from '../clock.js';
 import type { PriceRule } from '../providers/pricing.js';
+import type { SpendLedger } from '../run/estimate.js';
 import type { BatchLimits } from './input.js';
 
 /** Whether a configured candidate runs through the Batch API: `batch: true`, or `mode: batch` for the run. */
@@ -36,8 +37,15 @@ export interface BatchPlan {
   transferTimeoutMs: number;
   /** Per input file; default the Batch API's (harness/batch/input.ts). */
   limits?: BatchLimits;
-  /** No new batch is submitted once `spent()` reaches it: a batch's cost is known only when it ends. */
+  /**
+   * The run's spend cap, when no `ledger` is given (one is then made from `deps.spent()`). A batch's
+   * cost is known only when it ends: each batch holds its requests' worst case at the batch rate
+   * (harness/run/estimate.ts) from before it is created until it is collected, and work that does
+   * not fit is split off and held back.
+   */
   budgetUsd?: number;
+  /** The run's budget, shared with its live candidates and judges. */
+  ledger?: SpendLedger;
 }
 
 export interface BatchDeps {

@@ -1,6 +1,7 @@
 import type { Batch } from 'openai/resources/batches';
 import type { BatchRow } from '../../results/store/store.js';
 import { classifyError } from '../providers/openai.js';
+import { batchKey, batchLedger, holdOpenBatches } from './budget.js';
 import { type Collected, collectBatch, finishedAtOf } from './collect.js';
 import { ControlError, Interrupted, linked } from './control.js';
 import type { BatchCandidatePlan, BatchDeps, BatchPlan } from './plan.js';
@@ -54,6 +55,9 @@ export async function awaitBatches(plan: BatchPlan, deps: BatchDeps): Promise<Aw
       .map((row) => ({ c, row, failures: 0, status: row.status, shown: '' })),
   );
   if (open.length === 0) return out;
+  // Each batch holds its worst case until its rows are written (held already if submitted this session).
+  const ledger = batchLedger(plan, deps);
+  if (ledger) await holdOpenBatches(plan, deps, ledger);
   stderr.write(
     `waiting for ${open.length} batch${open.length === 1 ? '' : 'es'} (Ctrl-C stops waiting; the batches run on and a rerun collects them)\n`,
   );
@@ -139,6 +143,7 @@ export async function awaitBatches(plan: BatchPlan, deps: BatchDeps): Promise<Aw
       const more = errors.length > 5 ? ` (and ${errors.length - 5} more)` : '';
       const note = `failed: ${shown.join('; ') || 'no reason given'}${more}`;
       store.updateBatch(t.row.id, { collectedAt: clock.isoNow(), note: note.slice(0, 2000) });
+      ledger?.unpin(batchKey(t.row), 0);
       stderr.write(
         `${t.c.id}: batch ${batch.id} ${note}\n  none of its ${t.row.request_count} requests ran; the next run submits them again\n`,
       );
@@ -155,6 +160,7 @@ export async function awaitBatches(plan: BatchPlan, deps: BatchDeps): Promise<Aw
       }
       throw err;
     }
+    ledger?.unpin(batchKey(t.row), got.costUsd);
     out.rows += got.rows;
     out.errors += got.errors;
     out.costUsd += got.costUsd;

@@ -7,7 +7,8 @@ import type { Batch } from 'openai/resources/batches';
 import type { HoldoutRecord } from '../../datasets/record.js';
 import type { BatchRow } from '../../results/store/store.js';
 import { classifyError } from '../providers/openai.js';
-import { buildRequest } from '../providers/request.js';
+import { tokenizersFor, worstCaseCost } from '../run/estimate.js';
+import { batchBody, batchKey, batchLedger, holdOpenBatches } from './budget.js';
 import { ControlError, type ControlPolicy, Interrupted, linked, withRetries } from './control.js';
 import { customId } from './custom-id.js';
 import { BATCH_LIMITS, ENDPOINT_OF, InputFile, inputLine } from './input.js';
@@ -21,6 +22,8 @@ export interface SubmitSummary {
   /** Batches created now, and the requests in them. */
   batches: number;
   requests: number;
+  /** Requests left unsubmitted because their worst case did not fit in the budget. */
+  heldBack: number;
 }
 
 const PAGE = 256;
@@ -35,9 +38,19 @@ const PAGE = 256;
  * returns; the create call itself is never aborted, so Ctrl-C cannot lose a batch already paid for.
  */
 export async function submitBatches(plan: BatchPlan, deps: BatchDeps): Promise<SubmitSummary> {
-  const out: SubmitSummary = { aborted: false, stopped: {}, budgetReached: false, batches: 0, requests: 0 };
+  const out: SubmitSummary = {
+    aborted: false,
+    stopped: {},
+    budgetReached: false,
+    batches: 0,
+    requests: 0,
+    heldBack: 0,
+  };
+  // Batches of earlier sessions still running hold their worst case before anything new is sent.
+  const ledger = batchLedger(plan, deps);
+  if (ledger) await holdOpenBatches(plan, deps, ledger);
   for (const c of plan.candidates) {
-    if (deps.signal?.aborted || out.budgetReached) break;
+    if (deps.signal?.aborted) break;
     try {
       await settleUnconfirmed(plan, deps, c);
       const stop = await checkOpen(plan, deps, c);
@@ -57,6 +70,14 @@ export async function submitBatches(plan: BatchPlan, deps: BatchDeps): Promise<S
     }
   }
   out.aborted ||= deps.signal?.aborted ?? false;
+  if (out.budgetReached && ledger) {
+    const usd = (x: number) => `$${x.toFixed(4)}`;
+    deps.stderr.write(
+      `warning: budget ${usd(ledger.capUsd!)}: ${out.heldBack} batch request${out.heldBack === 1 ? '' : 's'} held back, ` +
+        `since their worst case at the batch rate does not fit (${usd(ledger.spent)} spent, ${usd(ledger.reserved)} held by batches not yet collected); ` +
+        'raise budget_usd (or pass --budget) and rerun to submit them\n',
+    );
+  }
   return out;
 }
 
@@ -111,6 +132,7 @@ async function settleUnconfirmed(plan: BatchPlan, deps: BatchDeps, c: BatchCandi
         collectedAt: clock.isoNow(),
         note: 'never created: no batch carries its token',
       });
+      plan.ledger?.unpin(batchKey(row));
     }
   }
 }
@@ -155,6 +177,7 @@ export function giveUpLost(
       ? 'the in-process simulator that ran it has stopped'
       : 'not found at the endpoint; given up with --retry-errors';
     deps.store.updateBatch(row.id, { status: 'lost', collectedAt: deps.clock.isoNow(), note: why });
+    plan.ledger?.unpin(batchKey(row));
     deps.stderr.write(
       `${c.id}: batch ${row.batch_id} is gone (${why}): its ${row.request_count} requests are submitted again\n`,
     );
@@ -181,9 +204,14 @@ async function submitMissing(
   for (const b of store.openBatches(plan.runId, c.id)) {
     for (const id of JSON.parse(b.custom_ids_json) as string[]) covered.add(id);
   }
+  const ledger = batchLedger(plan, deps);
+  const tokenizer = ledger ? (await tokenizersFor([c.model]))(c.model) : undefined;
   const dir = mkdtempSync(join(tmpdir(), 'holdout-batch-'));
   let file: InputFile | undefined;
+  let fileWorst = 0;
   let files = 0;
+  // Set once a request's worst case did not fit: it and every later one of this candidate wait.
+  let holding = false;
   let warnedDropped = false;
   try {
     let afterSeq = -1;
@@ -198,13 +226,13 @@ async function submitMissing(
           if (covered.has(id)) continue;
           const status = store.callStatus(plan.runId, rec.record_id, c.id, r);
           if (status === 'ok' || (status === 'error' && !plan.retryErrors)) continue;
+          if (holding) {
+            // Held back: counted for the warning, never submitted this session.
+            out.heldBack++;
+            continue;
+          }
           record ??= JSON.parse(rec.body_json) as HoldoutRecord;
-          const { body, dropped } = buildRequest(record, {
-            model: c.model,
-            api: c.api,
-            params: c.params,
-            stream: false,
-          });
+          const { body, dropped } = batchBody(c, record);
           if (dropped.length > 0 && !warnedDropped) {
             warnedDropped = true;
             deps.stderr.write(
@@ -213,38 +241,86 @@ async function submitMissing(
           }
           const line = inputLine(id, c.api, body);
           const bytes = Buffer.byteLength(line);
-          if (file && !file.fits(bytes, limits)) {
-            const sent = await send(plan, deps, c, file, out);
-            file = undefined;
-            if (!sent) return;
+          const worst = tokenizer ? worstCaseCost(tokenizer, body, c.price, 'batch').usd : 0;
+          if (ledger && !ledger.fits(ledger.scaled(c.id, fileWorst + worst))) {
+            // The budget cannot cover this request too: what is in the file goes as a smaller batch,
+            // and this request and everything after it are held back.
+            holding = true;
+            out.budgetReached = true;
+            out.heldBack++;
+            if (file) {
+              const f = file;
+              file = undefined;
+              if (!(await send(plan, deps, c, f, out, fileWorst))) return;
+            }
+            continue;
           }
-          file ??= new InputFile(dir, `holdout-run${plan.runId}-${c.id}-${++files}.jsonl`);
+          if (file && !file.fits(bytes, limits)) {
+            const f = file;
+            file = undefined;
+            if (!(await send(plan, deps, c, f, out, fileWorst))) return;
+          }
+          if (!file) {
+            file = new InputFile(dir, `holdout-run${plan.runId}-${c.id}-${++files}.jsonl`);
+            fileWorst = 0;
+          }
           file.add(id, line, bytes);
+          fileWorst += worst;
         }
       }
     }
-    if (file) await send(plan, deps, c, file, out);
-    file = undefined;
+    if (file) {
+      const f = file;
+      file = undefined;
+      await send(plan, deps, c, f, out, fileWorst);
+    }
   } finally {
     file?.close();
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-/** Uploads one input file and creates its batch; false when submitting must stop (budget). */
+/**
+ * Uploads one input file and creates its batch, holding `worstUsd` (its requests' worst case) in the
+ * run's budget from before the upload until it is collected; false when submitting must stop.
+ */
 async function send(
   plan: BatchPlan,
   deps: BatchDeps,
   c: BatchCandidatePlan,
   file: InputFile,
   out: SubmitSummary,
+  worstUsd: number,
 ): Promise<boolean> {
-  const { store, clock } = deps;
   file.close();
-  if (plan.budgetUsd !== undefined && (deps.spent?.() ?? 0) >= plan.budgetUsd) {
+  const token = randomUUID();
+  const ledger = batchLedger(plan, deps);
+  if (ledger && !ledger.pin(batchKey({ token }), c.id, worstUsd)) {
     out.budgetReached = true;
+    out.heldBack += file.count;
     return false;
   }
+  try {
+    return await create(plan, deps, c, file, out, token, worstUsd);
+  } catch (err) {
+    // Certainly not created (no row: the upload failed; or refused outright): nothing to hold. A row
+    // left 'submitting' may be a batch that exists: it stays held.
+    const row = deps.store.runBatches(plan.runId).find((b) => b.token === token);
+    if (!row || row.status === 'abandoned') ledger?.unpin(batchKey({ token }));
+    throw err;
+  }
+}
+
+async function create(
+  plan: BatchPlan,
+  deps: BatchDeps,
+  c: BatchCandidatePlan,
+  file: InputFile,
+  out: SubmitSummary,
+  token: string,
+  worstUsd: number,
+): Promise<boolean> {
+  const { store, clock } = deps;
   const policy = policyOf(plan, deps);
   const name = file.path.slice(file.path.lastIndexOf('/') + 1);
   const uploaded = await withRetries(
@@ -261,7 +337,6 @@ async function send(
     policy,
   );
   const endpoint = ENDPOINT_OF[c.api];
-  const token = randomUUID();
   const createdAt = clock.isoNow();
   const rowId = store.insertBatch({
     runId: plan.runId,
@@ -272,6 +347,7 @@ async function send(
     requestCount: file.count,
     customIds: file.customIds,
     createdAt,
+    worstCaseUsd: worstUsd,
   });
   let batch: Batch;
   try {

@@ -5,8 +5,10 @@
  * harness/route, datasets, results) and renders. Nothing outside this folder imports it.
  */
 import yargs, { type Argv } from 'yargs';
+import { printableLines } from '../../datasets/printable.js';
 import { type Clock, systemClock } from '../clock.js';
 import { HarnessError } from '../errors.js';
+import { scrubSecrets } from '../secrets.js';
 import type { CommandIo } from './common.js';
 import { type CompareArgs, compareCommand, compareOptions } from './compare-command.js';
 import { type DemoArgs, demoCommand, demoOptions } from './demo-command.js';
@@ -85,14 +87,16 @@ export async function main(argv: string[], io: Io): Promise<number> {
 }
 
 function reportError(err: unknown, stderr: NodeJS.WritableStream): number {
+  // Errors quote data (an endpoint's error body, a name from a file): keys scrubbed, and control
+  // characters escaped so that nothing recolours or rewrites the terminal; our line breaks stay.
+  const safe = (text: string) => printableLines(scrubSecrets(text));
   if (err instanceof HarnessError) {
-    stderr.write(`holdout: ${err.message}\n`);
-    if (err.hint) stderr.write(`hint: ${err.hint}\n`);
+    stderr.write(`holdout: ${safe(err.message)}\n`);
+    if (err.hint) stderr.write(`hint: ${safe(err.hint)}\n`);
     return err.exitCode;
   }
-  stderr.write(
-    `holdout: unexpected error (a bug; please report it):\n${err instanceof Error ? err.stack : String(err)}\n`,
-  );
+  const text = err instanceof Error ? (err.stack ?? err.message) : String(err);
+  stderr.write(`holdout: unexpected error (a bug; please report it):\n${safe(text)}\n`);
   return 1;
 }
 

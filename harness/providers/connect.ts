@@ -4,6 +4,7 @@ import type { ApiStyle } from '../../datasets/record.js';
 import type { Clock } from '../clock.js';
 import { SIMULATOR } from '../config.js';
 import { HarnessError } from '../errors.js';
+import { registerSecret } from '../secrets.js';
 import type { Provider } from './provider.js';
 import { openaiProvider } from './openai.js';
 import { loadAnswerKey, type SimProfile, type SimServer, startSimulator } from '../sim/index.js';
@@ -18,6 +19,10 @@ export interface Endpoint {
   base_url?: string;
   /** The environment variable holding the key; the key itself is never stored. */
   api_key_env: string;
+  /** Regional processing: `https://<region>.api.openai.com/v1` unless `base_url` is given. */
+  data_residency?: string;
+  /** Responses: score `phase: "commentary"` messages too. */
+  include_commentary?: boolean;
 }
 
 export type MakeClient = (opts: { apiKey: string; baseURL?: string; timeout: number }) => OpenAI;
@@ -52,7 +57,13 @@ export function endpointClient(e: Endpoint, ctx: ConnectContext): OpenAI {
       });
     }
     apiKey = key;
-    baseURL = e.base_url ?? ctx.env.OPENAI_BASE_URL ?? undefined;
+    // Scrubbed from every error text from now on: an endpoint may echo it back.
+    registerSecret(key);
+    baseURL =
+      e.base_url ??
+      (e.data_residency ? `https://${e.data_residency}.api.openai.com/v1` : undefined) ??
+      ctx.env.OPENAI_BASE_URL ??
+      undefined;
   }
   const make = ctx.makeClient ?? ((o) => new OpenAI({ ...o, maxRetries: 0 }));
   return make({ apiKey, baseURL, timeout: ctx.timeoutMs });
@@ -60,7 +71,11 @@ export function endpointClient(e: Endpoint, ctx: ConnectContext): OpenAI {
 
 /** The endpoint's client wrapped as a Provider (one attempt per call; the runner owns retries). */
 export function connectEndpoint(e: Endpoint, ctx: ConnectContext): Provider {
-  return openaiProvider(endpointClient(e, ctx), { api: e.api, clock: ctx.clock });
+  return openaiProvider(endpointClient(e, ctx), {
+    api: e.api,
+    clock: ctx.clock,
+    includeCommentary: e.include_commentary ?? false,
+  });
 }
 
 /** Starts the in-process simulator when any endpoint asks for it; the caller closes it. */

@@ -1,4 +1,6 @@
-import OpenAI from 'openai';
+import OpenAI, { type APIError } from 'openai';
+import { printable } from '../../datasets/printable.js';
+import { storableUrl } from '../config.js';
 import type { Clock } from '../clock.js';
 import {
   type Completion,
@@ -15,6 +17,8 @@ type ToolCall = { name: string; arguments: string };
 export interface OpenAIProviderOptions {
   api: 'chat' | 'responses';
   clock: Clock;
+  /** Responses: score the `phase: "commentary"` messages too, not only the final answer. */
+  includeCommentary?: boolean;
 }
 
 /**
@@ -23,11 +27,20 @@ export interface OpenAIProviderOptions {
  */
 export function openaiProvider(client: OpenAI, opts: OpenAIProviderOptions): Provider {
   const { clock } = opts;
+  const read: ReadOptions = { includeCommentary: opts.includeCommentary ?? false };
   const complete = opts.api === 'chat' ? chatCall : responsesCall;
   return {
-    complete: (body, signal) => complete(client, clock, body, signal),
+    complete: (body, signal) => complete(client, clock, body, signal, read),
     classify: classifyError,
+    // For messages: credentials written into the URL (user:pass@, ?api-key=) stay out of them.
+    endpoint: storableUrl(client.baseURL),
   };
+}
+
+/** How a response is read into a Completion. */
+export interface ReadOptions {
+  /** Responses: include the text of `phase: "commentary"` messages (default: the final answer only). */
+  includeCommentary?: boolean;
 }
 
 function headerFacts(headers: Headers) {
@@ -39,7 +52,13 @@ function headerFacts(headers: Headers) {
   };
 }
 
-async function chatCall(client: OpenAI, clock: Clock, body: Body, signal: AbortSignal): Promise<Completion> {
+async function chatCall(
+  client: OpenAI,
+  clock: Clock,
+  body: Body,
+  signal: AbortSignal,
+  _read: ReadOptions,
+): Promise<Completion> {
   const t0 = clock.now();
   if (body.stream !== true) {
     const { data, response } = await client.chat.completions
@@ -60,7 +79,7 @@ async function chatCall(client: OpenAI, clock: Clock, body: Body, signal: AbortS
   let servedModel: string | null = null;
   let serviceTier: string | null = null;
   for await (const chunk of stream) {
-    servedModel ??= chunk.model ?? null;
+    servedModel ??= servedModelName(chunk.model);
     serviceTier ??= chunk.service_tier ?? null;
     if (chunk.usage) usage = chunk.usage;
     const choice = chunk.choices[0];
@@ -108,15 +127,24 @@ export function fromChatCompletion(data: OpenAI.ChatCompletion) {
     ),
     usage: chatUsage(data.usage),
     finishReason: choice?.finish_reason ?? null,
-    servedModel: data.model ?? null,
+    servedModel: servedModelName(data.model),
     serviceTier: data.service_tier ?? null,
   };
+}
+
+/**
+ * The model an endpoint says it served, control characters escaped: it is stored, compared between
+ * runs and printed (snapshot drift), and an endpoint's text must not reach a terminal raw.
+ */
+export function servedModelName(model: string | null | undefined): string | null {
+  return model === null || model === undefined ? null : printable(model);
 }
 
 function chatUsage(u: OpenAI.CompletionUsage | undefined) {
   return {
     inputTokens: u?.prompt_tokens ?? 0,
     cachedTokens: u?.prompt_tokens_details?.cached_tokens ?? 0,
+    cacheWriteTokens: u?.prompt_tokens_details?.cache_write_tokens ?? 0,
     outputTokens: u?.completion_tokens ?? 0,
     reasoningTokens: u?.completion_tokens_details?.reasoning_tokens ?? 0,
   };
@@ -127,6 +155,7 @@ async function responsesCall(
   clock: Clock,
   body: Body,
   signal: AbortSignal,
+  read: ReadOptions,
 ): Promise<Completion> {
   const t0 = clock.now();
   if (body.stream !== true) {
@@ -134,8 +163,8 @@ async function responsesCall(
       .create(body as unknown as OpenAI.Responses.ResponseCreateParamsNonStreaming, { signal })
       .withResponse();
     const latencyMs = clock.now() - t0;
-    if (data.status === 'failed') throw new ResponseFailedError(data.error?.message ?? 'response failed');
-    return { ...fromResponse(data), latencyMs, ttftMs: null, ...headerFacts(response.headers) };
+    if (data.status === 'failed') throw responseFailed(data);
+    return { ...fromResponse(data, read), latencyMs, ttftMs: null, ...headerFacts(response.headers) };
   }
 
   const { data: stream, response } = await client.responses
@@ -155,43 +184,69 @@ async function responsesCall(
         final = event.response;
         break;
       case 'response.failed':
-        throw new ResponseFailedError(event.response.error?.message ?? 'response failed');
+        throw responseFailed(event.response);
       case 'error':
-        throw new ResponseFailedError(event.message);
+        // The event as the SDK types it ({type: "error", code, message, param}). The API has also
+        // been seen nesting the details ({type: "error", error: {type, code, message}}): the SDK
+        // throws that one itself, as an APIError with no status and the code kept.
+        throw inStreamError(event, response.headers);
     }
   }
   const latencyMs = clock.now() - t0;
   if (!final) throw new TruncatedStreamError('stream ended before response.completed');
-  return { ...fromResponse(final), latencyMs, ttftMs, ...headerFacts(response.headers) };
+  return { ...fromResponse(final, read), latencyMs, ttftMs, ...headerFacts(response.headers) };
 }
 
-/** What a Response body says: also how a logged production response is read (replay). */
-export function fromResponse(r: OpenAI.Responses.Response) {
-  let text = '';
+function responseFailed(r: OpenAI.Responses.Response): ResponseFailedError {
+  const e = r.error as { code?: string | null; message?: string } | null | undefined;
+  return new ResponseFailedError(e?.message || 'response failed', e?.code ?? null);
+}
+
+/** An `error` event of a Responses stream, as the APIError (no status) that an SSE error payload becomes. */
+function inStreamError(event: OpenAI.Responses.ResponseErrorEvent, headers: Headers): APIError {
+  const e = event as unknown as Record<string, unknown>;
+  const nested = e.error && typeof e.error === 'object' ? (e.error as Record<string, unknown>) : undefined;
+  const details = nested ?? { code: e.code ?? null, message: e.message, param: e.param ?? null };
+  return new OpenAI.APIError(undefined, details, undefined, headers);
+}
+
+/**
+ * What a Response body says: also how a logged production response is read (replay). The scored
+ * text is the final answer: the messages with `phase: "final_answer"` or no phase. Messages with
+ * `phase: "commentary"` (progress notes some models send before it) are left out unless
+ * `includeCommentary`; separate messages are joined by a blank line.
+ */
+export function fromResponse(r: OpenAI.Responses.Response, read: ReadOptions = {}) {
+  const texts: string[] = [];
   const toolCalls: ToolCall[] = [];
   for (const item of r.output ?? []) {
     if (item.type === 'message') {
-      for (const part of item.content) {
+      const phase = (item as { phase?: string | null }).phase;
+      if (phase === 'commentary' && !read.includeCommentary) continue;
+      let text = '';
+      for (const part of item.content ?? []) {
         if (part.type === 'output_text') text += part.text;
         else if (part.type === 'refusal') text += part.refusal;
       }
+      texts.push(text);
     } else if (item.type === 'function_call') {
       toolCalls.push({ name: item.name, arguments: item.arguments });
     }
   }
   const u = r.usage;
   return {
-    text,
+    text: texts.filter((t) => t !== '').join('\n\n'),
     toolCalls,
     usage: {
       inputTokens: u?.input_tokens ?? 0,
       cachedTokens: u?.input_tokens_details?.cached_tokens ?? 0,
+      cacheWriteTokens: u?.input_tokens_details?.cache_write_tokens ?? 0,
       outputTokens: u?.output_tokens ?? 0,
       reasoningTokens: u?.output_tokens_details?.reasoning_tokens ?? 0,
     },
     finishReason:
       r.status === 'incomplete' ? (r.incomplete_details?.reason ?? 'incomplete') : (r.status ?? null),
-    servedModel: r.model ?? null,
+    servedModel: servedModelName(r.model),
     serviceTier: r.service_tier ?? null,
   };
 }
@@ -229,30 +284,88 @@ const STATUS_KIND: Record<number, ErrorKind> = {
   422: 'unprocessable',
 };
 
+/**
+ * Error codes that say what happened whatever the status they came with (the same code can arrive
+ * as a 400, a 404, a 429 or inside a 200 stream): looked at before the status.
+ */
+const CODE_KIND: Readonly<Record<string, { kind: ErrorKind; retry: boolean }>> = {
+  // The Responses API answers an unknown model with 400, Chat Completions with 404: the same stop.
+  model_not_found: { kind: 'not_found', retry: false },
+  insufficient_quota: { kind: 'insufficient_quota', retry: false },
+  billing_hard_limit_reached: { kind: 'insufficient_quota', retry: false },
+  invalid_api_key: { kind: 'auth', retry: false },
+  rate_limit_exceeded: { kind: 'rate_limit', retry: true },
+  context_length_exceeded: { kind: 'context_length_exceeded', retry: false },
+  server_error: { kind: 'server_error', retry: true },
+  server_is_overloaded: { kind: 'server_error', retry: true },
+};
+
+/** Error types (`error.type`) that classify an in-stream error that has no (known) code. */
+const TYPE_KIND: Readonly<Record<string, { kind: ErrorKind; retry: boolean }>> = {
+  insufficient_quota: { kind: 'insufficient_quota', retry: false },
+  server_error: { kind: 'server_error', retry: true },
+  service_unavailable_error: { kind: 'server_error', retry: true },
+  rate_limit_error: { kind: 'rate_limit', retry: true },
+  requests: { kind: 'rate_limit', retry: true },
+  tokens: { kind: 'rate_limit', retry: true },
+  invalid_request_error: { kind: 'bad_request', retry: false },
+};
+
+/**
+ * "Request too large for gpt-4o in organization org-… on tokens per min (TPM): Limit 30000,
+ * Requested 30002": a 429 `rate_limit_exceeded` (type `tokens`) that waiting never cures.
+ */
+export function isRequestTooLarge(code: unknown, type: unknown, message: string): boolean {
+  return (code === 'rate_limit_exceeded' || type === 'tokens') && /\brequest too large for\b/i.test(message);
+}
+
+/**
+ * Whether to retry an error, and its kind. API errors are classified by their `code` first
+ * (model_not_found, insufficient_quota, invalid_api_key, rate_limit_exceeded,
+ * context_length_exceeded, …), then by HTTP status. Errors inside a stream (a Chat chunk that is
+ * `{"error": {...}}`, a Responses `error` event or `response.failed`) keep their code and are
+ * classified the same way; one with no code or type is taken as a server error.
+ */
 export function classifyError(err: unknown): RetryDecision {
   const message = err instanceof Error ? err.message : String(err);
   if (err instanceof OpenAI.APIConnectionTimeoutError) return { retry: true, kind: 'timeout', message };
   if (err instanceof OpenAI.APIConnectionError) return { retry: true, kind: 'connection', message };
-  if (err instanceof OpenAI.APIError && typeof err.status === 'number') {
-    const status = err.status;
-    if (status === 429) {
-      if (err.code === 'insufficient_quota')
-        return { retry: false, kind: 'insufficient_quota', status, message };
-      return { retry: true, kind: 'rate_limit', status, message, afterMs: retryAfterMs(err.headers) };
-    }
-    if (status >= 500)
-      return { retry: true, kind: 'server_error', status, message, afterMs: retryAfterMs(err.headers) };
-    if (status === 408 || status === 409) {
-      return { retry: true, kind: STATUS_KIND[status]!, status, message, afterMs: retryAfterMs(err.headers) };
-    }
-    return { retry: false, kind: STATUS_KIND[status] ?? 'client_error', status, message };
-  }
   if (err instanceof OpenAI.APIError) {
-    // An error event inside an SSE stream arrives as an APIError with no status: a server-side failure.
-    return { retry: true, kind: 'server_error', message };
+    const status = typeof err.status === 'number' ? err.status : undefined;
+    const at = status !== undefined ? { status } : {};
+    const afterMs = retryAfterMs(err.headers);
+    const retryable = (kind: ErrorKind): RetryDecision => ({ retry: true, kind, ...at, message, afterMs });
+    const final = (kind: ErrorKind): RetryDecision => ({ retry: false, kind, ...at, message });
+    if (isRequestTooLarge(err.code, err.type, message)) return final('request_too_large');
+    const byCode = typeof err.code === 'string' ? CODE_KIND[err.code] : undefined;
+    if (byCode) return byCode.retry ? retryable(byCode.kind) : final(byCode.kind);
+    if (status === undefined) {
+      // An error inside an SSE stream: no status, classified by its type when it has one.
+      const byType = typeof err.type === 'string' ? TYPE_KIND[err.type] : undefined;
+      if (byType) return byType.retry ? retryable(byType.kind) : final(byType.kind);
+      return retryable('server_error');
+    }
+    if (status === 429) return retryable('rate_limit');
+    if (status >= 500) return retryable('server_error');
+    if (status === 408 || status === 409) return retryable(STATUS_KIND[status]!);
+    return final(STATUS_KIND[status] ?? 'client_error');
+  }
+  if (err instanceof ResponseFailedError) {
+    const byCode = err.code ? CODE_KIND[err.code] : undefined;
+    if (isRequestTooLarge(err.code, undefined, message))
+      return { retry: false, kind: 'request_too_large', message };
+    if (byCode) return { retry: byCode.retry, kind: byCode.kind, message } as RetryDecision;
+    // Codes of a failed response that no retry cures: the prompt or an image in it was refused.
+    if (
+      err.code &&
+      /^(invalid_|image_|empty_image|unsupported_image|failed_to_download|bio_policy|data_residency)/.test(
+        err.code,
+      )
+    )
+      return { retry: false, kind: 'bad_request', message };
+    return { retry: true, kind: 'response_failed', message };
   }
   if (err instanceof TruncatedStreamError) return { retry: true, kind: 'truncated_stream', message };
-  if (err instanceof ResponseFailedError) return { retry: true, kind: 'response_failed', message };
   if (err instanceof SyntaxError) return { retry: true, kind: 'malformed_response', message };
   // undici reports a body cut off mid-response as a bare TypeError('terminated'), outside the SDK's classes.
   if (err instanceof TypeError && (message === 'terminated' || message === 'fetch failed')) {

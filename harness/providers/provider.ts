@@ -22,6 +22,8 @@ export interface Completion {
 
 export type ErrorKind =
   | 'rate_limit'
+  /** A 429 `rate_limit_exceeded` of type `tokens` saying the request alone exceeds the TPM limit: it can never succeed. */
+  | 'request_too_large'
   | 'insufficient_quota'
   | 'server_error'
   | 'timeout'
@@ -30,6 +32,7 @@ export type ErrorKind =
   | 'malformed_response'
   | 'response_failed'
   | 'bad_request'
+  | 'context_length_exceeded'
   | 'auth'
   | 'not_found'
   | 'conflict'
@@ -46,6 +49,8 @@ export type RetryDecision =
 export interface Provider {
   complete(body: Record<string, unknown>, signal: AbortSignal): Promise<Completion>;
   classify(err: unknown): RetryDecision;
+  /** Where the calls go (the client's base URL), for messages; absent when there is no endpoint. */
+  endpoint?: string;
 }
 
 /** A stream that ended before its terminal event: the usage (and so the cost) never arrived. */
@@ -53,7 +58,14 @@ export class TruncatedStreamError extends Error {
   override readonly name = 'TruncatedStreamError';
 }
 
-/** A response whose terminal event reported failure. */
+/** A response whose terminal event reported failure (`response.failed`, or `status: failed`), with its error code. */
 export class ResponseFailedError extends Error {
   override readonly name = 'ResponseFailedError';
+  constructor(
+    message: string,
+    /** `response.error.code` (e.g. `server_error`, `rate_limit_exceeded`, `insufficient_quota`). */
+    readonly code?: string | null,
+  ) {
+    super(message);
+  }
 }

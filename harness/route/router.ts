@@ -15,7 +15,9 @@ import type { Clock } from '../clock.js';
 import { SIMULATOR } from '../config.js';
 import { type ConnectContext, connectEndpoint, type MakeClient } from '../providers/connect.js';
 import { HarnessError } from '../errors.js';
-import { type PriceRule, resolvePrice } from '../providers/pricing.js';
+import { costUsd, type PriceRule, resolvePrice } from '../providers/pricing.js';
+import { encodingFor, loadTokenizer } from '../providers/tokens.js';
+import { type Hold, SpendLedger, worstCaseCost } from '../run/estimate.js';
 import { type AnswerKey, loadAnswerKey, type SimServer, startSimulator } from '../sim/index.js';
 import { conversationText, type RouteRecord } from './conditions.js';
 import type { Router } from './policy.js';
@@ -141,6 +143,27 @@ export interface RouterIo {
   random?: () => number;
   /** Seconds between progress lines on stderr (default 2). */
   progressEverySec?: number;
+  /**
+   * Spend cap of the run in USD, every role together (default: the run's own `budget_usd`, if its
+   * config has one). Each router call's worst case is held before it is sent.
+   */
+  budgetUsd?: number;
+}
+
+/** The budget router calls are held against: the given cap, else the run's configured one. */
+function routerLedger(store: Store, runId: number, budgetUsd: number | undefined): SpendLedger | undefined {
+  let cap = budgetUsd;
+  if (cap === undefined) {
+    const json = store.getRun(runId)?.config_json;
+    const configured = json ? (JSON.parse(json) as { budget_usd?: unknown }).budget_usd : undefined;
+    if (typeof configured === 'number') cap = configured;
+  }
+  if (cap === undefined) return undefined;
+  const spent = store.db
+    .prepare('SELECT coalesce(sum(cost_usd), 0) FROM calls WHERE run_id = ?')
+    .pluck()
+    .get(runId) as number;
+  return new SpendLedger(cap, spent);
 }
 
 export interface RouterPass {
@@ -200,20 +223,41 @@ export async function runRouter(
       `router ${router.name} (${router.candidate.model}): ${todo.length} calls to make, ${reused} reused from run ${runId}\n`,
     );
     let fatal: string | undefined;
+    const ledger = routerLedger(store, runId, io.budgetUsd);
+    const tokenizer = ledger ? await loadTokenizer(encodingFor(router.candidate.model)) : undefined;
+    let unaffordable = 0;
     await Promise.all(
       todo.map((record) => {
         const queuedAt = io.clock.now();
         return limit(async () => {
           if (io.signal?.aborted || fatal !== undefined) return;
+          const body = routerRequest(router, record);
+          let hold: Hold | undefined;
+          if (ledger && tokenizer) {
+            hold = await ledger.reserve('router', worstCaseCost(tokenizer, body, price).usd);
+            if (!hold) {
+              unaffordable++;
+              return;
+            }
+            if (io.signal?.aborted || fatal !== undefined) {
+              ledger.release(hold);
+              return;
+            }
+          }
           // Waiting for a concurrency slot, kept apart from latency as for candidates.
           const queueMs = io.clock.now() - queuedAt;
-          const outcome = await callWithRetries(provider, routerRequest(router, record), {
+          const outcome = await callWithRetries(provider, body, {
             maxRetries: router.max_retries,
             timeoutMs: router.timeout_ms,
             clock: io.clock,
             random: io.random,
             signal: io.signal,
           });
+          if (hold) {
+            const x = outcome.completion;
+            if (x) ledger!.settle(hold, costUsd(x.usage, price, x.serviceTier));
+            else ledger!.release(hold);
+          }
           if (outcome.interrupted) return;
           if (outcome.fatal) {
             fatal ??= `${outcome.failure!.kind}: ${outcome.failure!.message}`;
@@ -250,6 +294,16 @@ export async function runRouter(
       });
     }
     pass.interrupted = io.signal?.aborted ?? false;
+    if (unaffordable > 0 && !pass.interrupted) {
+      throw new HarnessError(
+        'BUDGET_REACHED',
+        `router ${router.name} stopped at run ${runId}'s budget ($${ledger!.capUsd}): $${ledger!.spent.toFixed(4)} spent by the run; ${unaffordable} router call${unaffordable === 1 ? '' : 's'} not made`,
+        {
+          exitCode: 1,
+          hint: "raise the run's budget_usd and rerun: the router rows made so far are stored and reused",
+        },
+      );
+    }
     return pass;
   } finally {
     await sim?.close();

@@ -1,7 +1,9 @@
+import { printable } from '../../datasets/printable.js';
 import type { CallRow } from '../../results/store/store.js';
 import type { Clock } from '../clock.js';
 import { costUsd, type PriceRule } from '../providers/pricing.js';
 import type { Completion, ErrorKind, Provider, RetryDecision } from '../providers/provider.js';
+import { scrubSecrets } from '../secrets.js';
 
 /** Errors that every further call to the same endpoint would repeat: stop sending, record nothing, resume later. */
 export const FATAL_KINDS: ReadonlySet<ErrorKind> = new Set(['auth', 'not_found', 'insufficient_quota']);
@@ -30,6 +32,8 @@ export interface CallOutcome {
   interrupted: boolean;
   /** A failure that every further call would repeat (key, model, quota): not stored either. */
   fatal: boolean;
+  /** Price the call by this rule instead of the candidate's (a replayed answer logged from another model). */
+  price?: PriceRule;
 }
 
 class TimeoutError extends Error {}
@@ -80,9 +84,11 @@ export async function callWithRetries(
         out.interrupted = true;
         return out;
       }
-      out.failure = timedOut
+      const failure: RetryDecision = timedOut
         ? { retry: true, kind: 'timeout', message: `no complete response within ${policy.timeoutMs} ms` }
         : provider.classify(err);
+      // The message goes into rows, warnings and "stopped" lines: no key, no control character.
+      out.failure = { ...failure, message: safeErrorText(failure.message) };
       out.waitedMs += clock.now() - attemptStart;
     } finally {
       clearTimeout(timer);
@@ -104,6 +110,14 @@ export async function callWithRetries(
     }
     out.waitedMs += clock.now() - sleepStart;
   }
+}
+
+/**
+ * Error text from an endpoint, made fit to store and print: keys scrubbed (an endpoint may echo the
+ * Authorization header) and control characters escaped. Escaping twice changes nothing.
+ */
+export function safeErrorText(message: string): string {
+  return printable(scrubSecrets(message));
 }
 
 /** What identifies a stored call besides its outcome. */
@@ -142,16 +156,17 @@ export function callRowFrom(
     finishReason: x ? x.finishReason : null,
     inputTokens: x ? x.usage.inputTokens : null,
     cachedTokens: x ? x.usage.cachedTokens : null,
+    cacheWriteTokens: x ? (x.usage.cacheWriteTokens ?? 0) : null,
     outputTokens: x ? x.usage.outputTokens : null,
     reasoningTokens: x ? x.usage.reasoningTokens : null,
-    costUsd: x ? costUsd(x.usage, price, x.serviceTier) : null,
+    costUsd: x ? costUsd(x.usage, o.price ?? price, x.serviceTier) : null,
     latencyMs: x ? x.latencyMs : null,
     ttftMs: x ? x.ttftMs : null,
     queueMs,
     backoffMs: o.waitedMs,
     attempts: o.attempts,
     errorKind: f && !x ? f.kind : null,
-    errorMessage: f && !x ? f.message.slice(0, 2000) : null,
+    errorMessage: f && !x ? safeErrorText(f.message).slice(0, 2000) : null,
     httpStatus: x ? 200 : (f?.status ?? null),
     servedModel: x ? x.servedModel : null,
     requestId: x ? x.requestId : null,
@@ -161,4 +176,50 @@ export function callRowFrom(
     startedAt: o.startedAt,
     finishedAt,
   };
+}
+
+/** Consecutive connection failures, with no call of the candidate ever succeeding, that stop it. */
+export const MAX_CONSECUTIVE_CONNECTION_FAILURES = 8;
+
+/**
+ * Tells a dead endpoint (a wrong `base_url`, a host that refuses or never answers) from a flaky one.
+ * While a candidate has had no success at all, calls that end in a connection failure are held back
+ * instead of stored; once `limit` of them come in a row, the endpoint is taken as dead: the held
+ * calls are dropped (nothing stored, so a rerun after fixing the URL redoes them, as after the other
+ * fatal stops) and the candidate stops. Any other outcome releases the held calls (they are real
+ * errors then) and resets the count; the first success ends the watch.
+ */
+export class ConnectionWatch<T> {
+  private succeeded = false;
+  private stopped = false;
+  private streak = 0;
+  private held: T[] = [];
+
+  constructor(private readonly limit = MAX_CONSECUTIVE_CONNECTION_FAILURES) {}
+
+  /** What to store now, and whether this outcome is the one that stops the candidate. */
+  see(outcome: CallOutcome, item: T): { store: T[]; stop: boolean } {
+    const connectionFailure = !outcome.completion && outcome.failure?.kind === 'connection';
+    if (this.succeeded || !connectionFailure) {
+      if (outcome.completion) this.succeeded = true;
+      this.streak = 0;
+      const out = [...this.held, item];
+      this.held = [];
+      return { store: out, stop: false };
+    }
+    if (this.stopped) return { store: [], stop: false };
+    this.streak++;
+    this.held.push(item);
+    if (this.streak < this.limit) return { store: [], stop: false };
+    this.stopped = true;
+    this.held = [];
+    return { store: [], stop: true };
+  }
+
+  /** At the end of the run: the calls still held (fewer than `limit` failures), to store as errors. */
+  drain(): T[] {
+    const out = this.held;
+    this.held = [];
+    return out;
+  }
 }

@@ -3,9 +3,11 @@ import type { HoldoutRecord } from '../../datasets/record.js';
 import type { Store } from '../../results/store/store.js';
 import type { JudgeCallKey, JudgeRequest, JudgeService } from '../../scorers/judge/judge.js';
 import { type AttemptPolicy, callRowFrom, callWithRetries } from './attempt.js';
-import type { PriceRule } from '../providers/pricing.js';
+import { costUsd, type PriceRule } from '../providers/pricing.js';
 import type { Provider } from '../providers/provider.js';
 import { buildRequest } from '../providers/request.js';
+import { encodingFor, loadTokenizer } from '../providers/tokens.js';
+import { type Hold, type SpendLedger, worstCaseCost } from './estimate.js';
 
 /** A judge as the run calls it: a candidate-like endpoint that grades instead of answering. */
 export interface JudgePlan {
@@ -26,6 +28,11 @@ export interface JudgeServiceOptions {
   /** The run's candidate ids (pairwise baselines are checked against them). */
   candidates: readonly string[];
   policy: AttemptPolicy;
+  /**
+   * The run's budget: each judge call's worst case is held before it is sent. When the budget cannot
+   * cover one, the service halts with 'budget' and makes no further call.
+   */
+  ledger?: SpendLedger;
 }
 
 /**
@@ -56,7 +63,32 @@ export function judgeService(
       if (stored?.status === 'ok') return stored.output ?? '';
       if (service.halted) throw new Error(service.halted);
       const body = judgeBody(judge, req);
-      const outcome = await limits.get(judge.id)!(() => callWithRetries(judge.provider, body, policy));
+      const outcome = await limits.get(judge.id)!(async () => {
+        // Queued behind the judge's concurrency limit while Ctrl-C came: send nothing.
+        if (policy.signal?.aborted) return undefined;
+        let hold: Hold | undefined;
+        const ledger = opts.ledger;
+        if (ledger?.capUsd !== undefined) {
+          const t = await loadTokenizer(encodingFor(judge.model));
+          hold = await ledger.reserve(`judge ${judge.id}`, worstCaseCost(t, body, judge.price).usd);
+          if (!hold) {
+            service.halted ??= 'budget';
+            return undefined;
+          }
+          if (policy.signal?.aborted || service.halted) {
+            ledger.release(hold);
+            return undefined;
+          }
+        }
+        const o = await callWithRetries(judge.provider, body, policy);
+        if (hold) {
+          if (o.completion)
+            ledger!.settle(hold, costUsd(o.completion.usage, judge.price, o.completion.serviceTier));
+          else ledger!.release(hold);
+        }
+        return o;
+      });
+      if (!outcome) throw new Error(service.halted ?? 'interrupted');
       // Neither becomes a stored result: the scoring pass sees the signal or `halted` and stores nothing.
       if (outcome.interrupted) throw new Error('interrupted');
       if (outcome.fatal) {

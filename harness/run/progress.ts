@@ -1,5 +1,7 @@
-import { type Clock, formatDuration } from '../clock.js';
+import { printable } from '../../datasets/printable.js';
 import type { CallRow } from '../../results/store/store.js';
+import { type Clock, formatDuration } from '../clock.js';
+import { scrubSecrets } from '../secrets.js';
 
 export interface RunProgress {
   total: number;
@@ -70,7 +72,8 @@ export function progressReporter(opts: ProgressOptions): RunReporter & { finish(
     },
     warn(message) {
       if (drawn) stream.write('\r\x1b[2K');
-      stream.write(`warning: ${message}\n`);
+      // A warning quotes data (ids, endpoint errors): one line, no key, no control character.
+      stream.write(`warning: ${printable(scrubSecrets(message))}\n`);
     },
     finish(p) {
       draw(p, true);

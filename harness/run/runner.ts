@@ -1,14 +1,20 @@
 import { setMaxListeners } from 'node:events';
 import type { ApiStyle, HoldoutRecord } from '../../datasets/record.js';
-import type { ScoreRow, Store } from '../../results/store/store.js';
+import type { CallRow, ScoreRow, Store } from '../../results/store/store.js';
 import type { BoundScorer } from '../../scorers/index.js';
-import { callRowFrom, callWithRetries } from './attempt.js';
+import {
+  ConnectionWatch,
+  callRowFrom,
+  callWithRetries,
+  MAX_CONSECUTIVE_CONNECTION_FAILURES,
+} from './attempt.js';
 import type { Clock } from '../clock.js';
 import type { ScorePassSummary } from './score-pass.js';
 import type { PriceRule } from '../providers/pricing.js';
 import type { Provider } from '../providers/provider.js';
 import { replayOutcome } from './replay.js';
 import { buildRequest } from '../providers/request.js';
+import { type Hold, SpendLedger, tokenizersFor, worstCaseCost } from './estimate.js';
 import type { RunProgress, RunReporter } from './progress.js';
 import { dispatch, type Lane } from './scheduler.js';
 
@@ -39,7 +45,10 @@ export interface RunPlan {
   stream: boolean;
   /** Re-attempt work items whose stored row is an error (the new row replaces it). */
   retryErrors: boolean;
-  /** No new call once the run's recorded spend (`RunProgress.costUsd` plus `spentElsewhere`) reaches it. */
+  /**
+   * The run's spend cap, when no `ledger` is given: each call's worst case is reserved before it is
+   * sent (harness/run/estimate.ts), so the recorded spend of the run's candidate calls never passes it.
+   */
   budgetUsd?: number;
 }
 
@@ -63,6 +72,8 @@ export interface RunDeps {
   random?: () => number;
   reporter?: Partial<RunReporter>;
   signal?: AbortSignal;
+  /** The run's budget, shared with its batches, judges and routers (default: one from `plan.budgetUsd`). */
+  ledger?: SpendLedger;
 }
 
 interface WorkItem {
@@ -100,15 +111,25 @@ export async function runEval(plan: RunPlan, deps: RunDeps): Promise<RunSummary>
     progress.done -= existing.errors;
     progress.errors = 0;
   }
+  const ledger = deps.ledger ?? new SpendLedger(plan.budgetUsd, existing.cost);
+  // Worst cases are counted only under a cap: no tokenizer on the hot path of an uncapped run.
+  const tokenizer =
+    ledger.capUsd === undefined
+      ? undefined
+      : await tokenizersFor(plan.candidates.filter((c) => !c.replay).map((c) => c.model));
   reporter.start?.({ ...progress });
 
   // Every attempt in flight listens on the run's signal; without this Node warns of a leak past 10.
   if (signal) setMaxListeners(plan.concurrency + 16, signal);
+  // A candidate whose endpoint is dead (wrong base_url, nothing listening) stops after a few calls.
+  const watches = new Map(plan.candidates.map((c) => [c.id, new ConnectionWatch<Finished>()]));
   const lanes = plan.candidates.map((c) => lane(c));
   await dispatch(lanes, plan.concurrency, (item, i) => execute(plan.candidates[i]!, item), signal);
+  for (const [id, watch] of watches) for (const f of watch.drain()) if (stopped[id] === undefined) commit(f);
 
   const aborted = signal?.aborted ?? false;
   const complete = !aborted && progress.done >= total;
+  budgetReached ||= plan.candidates.some((c) => ledger.refuses(c.id));
   return { ...progress, aborted, stopped, complete, budgetReached: budgetReached && !complete };
 
   function lane(c: CandidatePlan): Lane<WorkItem> {
@@ -121,7 +142,7 @@ export async function runEval(plan: RunPlan, deps: RunDeps): Promise<RunSummary>
       next() {
         for (;;) {
           if (stopped[c.id] !== undefined) return undefined;
-          if (plan.budgetUsd !== undefined && progress.costUsd >= plan.budgetUsd) {
+          if (ledger.refuses(c.id)) {
             budgetReached = true;
             return undefined;
           }
@@ -167,49 +188,103 @@ export async function runEval(plan: RunPlan, deps: RunDeps): Promise<RunSummary>
         `${c.id}: the ${c.api} API has no equivalent for ${dropped.join(', ')} (record ${item.recordId}); left out`,
       );
     }
-    const queueMs = clock.now() - item.pulledAt;
-    const outcome = c.replay
-      ? replayOutcome(record, clock.isoNow())
-      : await callWithRetries(c.provider, body, {
-          maxRetries: plan.maxRetries,
-          timeoutMs: plan.timeoutMs,
-          clock,
-          random,
-          signal,
-        });
-    // Ctrl-C: an unfinished call is not a result; resume redoes it.
-    if (outcome.interrupted) return;
-    if (outcome.fatal) {
-      const f = outcome.failure!;
-      if (stopped[c.id] === undefined) {
-        stopped[c.id] = `${f.kind}: ${f.message}`;
-        reporter.warn?.(`${c.id}: stopped sending after ${f.kind} (${f.message}); rerun to resume`);
+    // Under a budget, the call's worst case is held before it is sent; when the budget cannot cover it
+    // (once the calls in flight have settled), no call is made and the run stops at its budget.
+    let hold: Hold | undefined;
+    if (tokenizer && !c.replay) {
+      hold = await ledger.reserve(c.id, worstCaseCost(tokenizer(c.model), body, c.price).usd);
+      if (!hold) {
+        budgetReached = true;
+        return;
       }
-      return;
-    }
-    const completion = outcome.completion;
-    const scores: ScoreRow[] = [];
-    if (completion) {
-      const output = { text: completion.text, toolCalls: completion.toolCalls };
-      for (const s of deps.scorers) {
-        // Model-graded scorers run after the candidate calls (harness/score-pass.ts).
-        if (s.deferred || !s.appliesTo(record)) continue;
-        const score = await s.score({ record, output });
-        scores.push({ scorer: s.name, ...score });
+      if (signal?.aborted) {
+        ledger.release(hold);
+        return;
       }
     }
-    const row = callRowFrom(
-      { runId: plan.runId, recordId: item.recordId, candidate: c.id, repeat: item.repeat, role: 'candidate' },
-      c.price,
-      outcome,
-      queueMs,
-      clock.isoNow(),
-    );
-    store.recordCall(row, scores, item.replace);
+    let paid: number | undefined;
+    try {
+      const queueMs = clock.now() - item.pulledAt;
+      const outcome = c.replay
+        ? replayOutcome(record, clock.isoNow(), c, (m) => reporter.warn?.(m))
+        : await callWithRetries(c.provider, body, {
+            maxRetries: plan.maxRetries,
+            timeoutMs: plan.timeoutMs,
+            clock,
+            random,
+            signal,
+          });
+      // Ctrl-C: an unfinished call is not a result; resume redoes it.
+      if (outcome.interrupted) return;
+      if (outcome.fatal) {
+        const f = outcome.failure!;
+        if (stopped[c.id] === undefined) {
+          stopped[c.id] = `${f.kind}: ${f.message}`;
+          reporter.warn?.(`${c.id}: stopped sending after ${f.kind} (${f.message}); rerun to resume`);
+        }
+        return;
+      }
+      const completion = outcome.completion;
+      const scores: ScoreRow[] = [];
+      const row = callRowFrom(
+        {
+          runId: plan.runId,
+          recordId: item.recordId,
+          candidate: c.id,
+          repeat: item.repeat,
+          role: 'candidate',
+        },
+        c.price,
+        outcome,
+        queueMs,
+        clock.isoNow(),
+      );
+      paid = row.costUsd ?? 0;
+      if (completion) {
+        const output = { text: completion.text, toolCalls: completion.toolCalls };
+        for (const s of deps.scorers) {
+          // Model-graded scorers run after the candidate calls (harness/score-pass.ts).
+          if (s.deferred || !s.appliesTo(record)) continue;
+          const score = await s.score({ record, output });
+          scores.push({ scorer: s.name, ...score });
+        }
+      }
+      const seen = watches.get(c.id)!.see(outcome, { row, scores, replace: item.replace });
+      if (seen.stop && stopped[c.id] === undefined) {
+        const url = c.provider.endpoint ?? 'its endpoint';
+        const n = MAX_CONSECUTIVE_CONNECTION_FAILURES;
+        stopped[c.id] = `connection: ${n} consecutive connection failures to ${url} and no successful call`;
+        reporter.warn?.(
+          `${c.id}: stopped sending after ${n} consecutive connection failures to ${url} and no successful call (${outcome.failure?.message}); check base_url and that the endpoint is up, then rerun to resume`,
+        );
+      }
+      for (const f of seen.store) commit(f);
+    } catch (err) {
+      // The run fails (a full disk, a scorer bug): no call waiting for budget may start now.
+      ledger.stop();
+      throw err;
+    } finally {
+      // The real cost replaces the hold, even when storing failed: the call was paid for.
+      if (hold) {
+        if (paid !== undefined) ledger.settle(hold, paid);
+        else ledger.release(hold);
+      } else if (paid !== undefined && c.replay) ledger.charge(paid);
+    }
+  }
+
+  function commit(f: Finished): void {
+    store.recordCall(f.row, f.scores, f.replace);
     progress.done++;
     progress.doneNow++;
-    if (row.status === 'error') progress.errors++;
-    progress.costUsd += row.costUsd ?? 0;
-    reporter.callDone?.(row, progress);
+    if (f.row.status === 'error') progress.errors++;
+    progress.costUsd += f.row.costUsd ?? 0;
+    reporter.callDone?.(f.row, progress);
   }
+}
+
+/** A finished call waiting to be stored. */
+interface Finished {
+  row: CallRow;
+  scores: ScoreRow[];
+  replace: boolean;
 }

@@ -4,6 +4,7 @@ import { ImportInterrupted, importToFile } from '../../datasets/import/index.js'
 import { checkDataset, readRecords } from '../../datasets/jsonl.js';
 import { fixedWidth } from '../../results/render/format.js';
 import { readSampleManifest } from '../../datasets/manifest.js';
+import { claimLease, holdLease, type LeaseClaim, type RunLease } from '../../results/store/lease.js';
 import type { NewRecord, RunRow, Store } from '../../results/store/store.js';
 import { buildScorers } from '../../scorers/index.js';
 import {
@@ -26,7 +27,14 @@ import { judgeService } from './judge-service.js';
 import type { Provider } from '../providers/provider.js';
 import { scoreStoredCalls } from './score-pass.js';
 import { HarnessError } from '../errors.js';
-import { ASSUMED_OUTPUT_TOKENS, estimateRun, JUDGE_OUTPUT_TOKENS, type RunEstimate } from './estimate.js';
+import {
+  ASSUMED_OUTPUT_TOKENS,
+  estimateRun,
+  JUDGE_OUTPUT_TOKENS,
+  type RunEstimate,
+  SpendLedger,
+} from './estimate.js';
+import { defaultDbPath } from '../paths.js';
 import { progressReporter } from './progress.js';
 import {
   type CandidatePlan,
@@ -105,7 +113,20 @@ const NO_CALLS: Provider = {
 
 /** Finds or creates the run, then executes whatever work it is missing. */
 export async function runCommand(store: Store, opts: RunCommandOptions, io: RunIo): Promise<RunOutcome> {
-  const { run, config } = await openRun(store, opts, io);
+  const { run, config, lease } = await openRun(store, opts, io);
+  // The run's own signal: Ctrl-C, or another process taking the lease over (this one was stalled past
+  // the lease timeout): either way no new call starts.
+  const stop = new AbortController();
+  const onAbort = () => stop.abort(io.signal?.reason);
+  if (io.signal?.aborted) stop.abort(io.signal.reason);
+  else io.signal?.addEventListener('abort', onAbort, { once: true });
+  lease.onLost = (by) => {
+    io.stderr.write(
+      `\nrun ${run.id}: another process took its lease over${by ? ` (pid ${by.pid} on host ${by.host})` : ''}; stopping\n`,
+    );
+    stop.abort(new Error('lease lost'));
+  };
+  const signal = stop.signal;
   let sim: SimServer | undefined;
   try {
     const judgeEndpoints = config.judges ?? [];
@@ -117,6 +138,10 @@ export async function runCommand(store: Store, opts: RunCommandOptions, io: RunI
       simUrl: sim?.url,
       makeClient: io.makeClient,
     };
+    const budget = opts.budgetUsd ?? config.budget_usd;
+    // One budget for the run: every call's worst case is held before it is sent (candidates, batches,
+    // judges), against what the run has spent in every session, every role included.
+    const ledger = new SpendLedger(budget, runSpend(store, run.id));
     // Batch candidates go through the Batch API (harness/batch/); the others are called live.
     const batched = config.candidates.filter((c) => isBatchCandidate(c, config));
     const candidates = config.candidates
@@ -144,17 +169,12 @@ export async function runCommand(store: Store, opts: RunCommandOptions, io: RunI
               maxRetries: config.max_retries,
               timeoutMs: config.timeout_ms,
               clock: io.clock,
-              signal: io.signal,
+              signal,
             },
+            ledger,
           })
         : undefined;
     const scorers = await buildScorers(config.scorers, { baseDir: config.baseDir, judges });
-    const budget = opts.budgetUsd ?? config.budget_usd;
-    // Judge and router calls of earlier sessions count against the budget too.
-    const spentApart = store.db
-      .prepare(`SELECT coalesce(sum(cost_usd), 0) FROM calls WHERE run_id = ? AND role != 'candidate'`)
-      .pluck()
-      .get(run.id) as number;
     const retryErrors = opts.retryErrors ?? false;
     const batchPlan: BatchPlan | undefined =
       batched.length > 0
@@ -175,7 +195,7 @@ export async function runCommand(store: Store, opts: RunCommandOptions, io: RunI
             maxRetries: config.max_retries,
             // A file of up to 200 MB needs longer than one model call may take.
             transferTimeoutMs: Math.max(config.timeout_ms, 600_000),
-            ...(budget !== undefined ? { budgetUsd: budget } : {}),
+            ledger,
           }
         : undefined;
     const batchDeps = {
@@ -183,12 +203,8 @@ export async function runCommand(store: Store, opts: RunCommandOptions, io: RunI
       scorers,
       clock: io.clock,
       stderr: io.stderr,
-      signal: io.signal,
-      spent: () =>
-        store.db
-          .prepare('SELECT coalesce(sum(cost_usd), 0) FROM calls WHERE run_id = ?')
-          .pluck()
-          .get(run.id) as number,
+      signal,
+      spent: () => runSpend(store, run.id),
     };
     // Batches go first, so that the provider works on them while the live candidates are called.
     const submitted: SubmitSummary | undefined = batchPlan && (await submitBatches(batchPlan, batchDeps));
@@ -218,9 +234,8 @@ export async function runCommand(store: Store, opts: RunCommandOptions, io: RunI
           timeoutMs: config.timeout_ms,
           stream: config.stream,
           retryErrors,
-          ...(budget !== undefined ? { budgetUsd: budget - spentApart } : {}),
         },
-        { store, scorers, clock: io.clock, reporter: shown, signal: io.signal },
+        { store, scorers, clock: io.clock, reporter: shown, signal, ledger },
       );
       progress.finish(shown.shift(live));
     }
@@ -238,13 +253,11 @@ export async function runCommand(store: Store, opts: RunCommandOptions, io: RunI
         concurrency: opts.concurrency ?? config.concurrency,
         clock: io.clock,
         stderr: io.stderr,
-        signal: io.signal,
+        signal,
         spent: () => judges?.spent() ?? 0,
         halted: () => judges?.halted,
-        stopBefore: () =>
-          budget !== undefined && summary.costUsd + spentApart + (judges?.spent() ?? 0) >= budget
-            ? 'budget'
-            : undefined,
+        // Each judge call holds its worst case (judge-service.ts): the service halts with 'budget'.
+        stopBefore: () => (judges?.halted === 'budget' ? 'budget' : undefined),
       });
       summary.scoring = pass;
       if (pass.halted) {
@@ -255,6 +268,7 @@ export async function runCommand(store: Store, opts: RunCommandOptions, io: RunI
           io.stderr.write(`warning: scoring stopped: ${pass.halted}; rerun to resume\n`);
       }
     }
+    if (lease.lost) throw leaseLost(run.id);
     store.setRunStatus(
       run.id,
       summary.complete ? 'finished' : 'interrupted',
@@ -262,11 +276,46 @@ export async function runCommand(store: Store, opts: RunCommandOptions, io: RunI
     );
     return { runId: run.id, summary, config };
   } catch (err) {
-    store.setRunStatus(run.id, 'interrupted');
-    throw err;
+    if (!lease.lost) {
+      try {
+        store.setRunStatus(run.id, 'interrupted');
+      } catch {
+        // A full disk refuses this too; the run resumes all the same (it is not 'finished').
+      }
+    }
+    throw withResumeHint(err, store, run.id);
   } finally {
+    io.signal?.removeEventListener('abort', onAbort);
+    lease.release();
     await sim?.close();
   }
+}
+
+/** What the run has spent, every session and role: what a budget is checked against. */
+function runSpend(store: Store, runId: number): number {
+  return store.db
+    .prepare('SELECT coalesce(sum(cost_usd), 0) FROM calls WHERE run_id = ?')
+    .pluck()
+    .get(runId) as number;
+}
+
+function leaseLost(runId: number): HarnessError {
+  return new HarnessError(
+    'RUN_LEASE_LOST',
+    `run ${runId} was taken over by another holdout process while this one was stalled; this one stopped (every call it finished is stored)`,
+    { exitCode: 1, hint: 'let the other process finish the run; do not run two on one run' },
+  );
+}
+
+/** A store that could not be written (full disk): the same error, with how to resume the run. */
+function withResumeHint(err: unknown, store: Store, runId: number): unknown {
+  if (!(err instanceof HarnessError) || (err.code !== 'STORE_FULL' && err.code !== 'STORE_WRITE')) return err;
+  const db = store.path === defaultDbPath() ? '' : ` --db ${store.path}`;
+  return new HarnessError(err.code, `run ${runId} stopped: ${err.message}`, {
+    cause: err.cause,
+    exitCode: err.exitCode,
+    hint: `${err.code === 'STORE_FULL' ? 'free some disk space' : 'check the disk'}, then resume with: holdout run --resume ${runId}${db}`,
+  });
 }
 
 /** Rows, errors and cost of these candidates' calls in the run. */
@@ -335,26 +384,28 @@ async function openRun(
   store: Store,
   opts: RunCommandOptions,
   io: RunIo,
-): Promise<{ run: RunRow; config: ResolvedConfig }> {
+): Promise<{ run: RunRow; config: ResolvedConfig; lease: RunLease }> {
   if (opts.resume !== undefined) {
-    const run = store.getRun(opts.resume);
-    if (!run) throw new HarnessError('RUN_NOT_FOUND', `run ${opts.resume} is not in this database`);
-    const stored = JSON.parse(run.config_json) as ResolvedConfig;
+    const found = store.getRun(opts.resume);
+    if (!found) throw new HarnessError('RUN_NOT_FOUND', `run ${opts.resume} is not in this database`);
+    const stored = JSON.parse(found.config_json) as ResolvedConfig;
     if (opts.configPath) {
       const config = loadConfig(opts.configPath);
       const { hash } = await checkDataset(config.dataset);
-      if (configHash(config, hash) !== run.config_hash) {
+      if (configHash(config, hash) !== found.config_hash) {
         throw new HarnessError(
           'RUN_MISMATCH',
-          `run ${run.id} was made from a different config or dataset than ${opts.configPath}`,
+          `run ${found.id} was made from a different config or dataset than ${opts.configPath}`,
           {
-            hint: `resume it without a config (holdout run --resume ${run.id}) or start a new run`,
+            hint: `resume it without a config (holdout run --resume ${found.id}) or start a new run`,
           },
         );
       }
     }
-    io.stderr.write(`resuming run ${run.id} (suite ${run.suite})\n`);
-    return { run, config: stored };
+    const claim = store.immediate(() => claimLease(store, found.id));
+    const lease = holdLease(store, claim);
+    io.stderr.write(`resuming run ${found.id} (suite ${found.suite})\n`);
+    return { run: found, config: stored, lease: await withRecords(store, found, lease, io) };
   }
   if (!opts.configPath) throw new HarnessError('USAGE', 'give a run config, or --resume <run>');
   const config = loadConfig(opts.configPath);
@@ -380,11 +431,23 @@ async function openRun(
   const dataset = await checkDataset(config.dataset);
   const hash = configHash(config, dataset.hash);
   if (!opts.fresh) {
-    const unfinished = store.resumableRun(hash);
-    if (unfinished) {
-      io.stderr.write(`resuming unfinished run ${unfinished.id} of the same config (--new starts afresh)\n`);
+    // Choosing the run and claiming it are one IMMEDIATE transaction: of two processes started on the
+    // same config, one resumes the run and the other is refused while the first works on it.
+    const picked = store.immediate((): { run: RunRow; claim: LeaseClaim } | undefined => {
+      const unfinished = store.resumableRun(hash);
+      if (!unfinished) return undefined;
+      const claim = claimLease(store, unfinished.id);
       store.setRunStatus(unfinished.id, 'running');
-      return { run: unfinished, config: JSON.parse(unfinished.config_json) as ResolvedConfig };
+      return { run: unfinished, claim };
+    });
+    if (picked) {
+      const lease = holdLease(store, picked.claim);
+      io.stderr.write(`resuming unfinished run ${picked.run.id} of the same config (--new starts afresh)\n`);
+      return {
+        run: picked.run,
+        config: JSON.parse(picked.run.config_json) as ResolvedConfig,
+        lease: await withRecords(store, picked.run, lease, io),
+      };
     }
   }
   // A sample drawn by `holdout sample` travels with the run: its seed, strata and split.
@@ -394,43 +457,102 @@ async function openRun(
       `warning: ${config.dataset} changed after \`holdout sample\` wrote it (its hash differs from the manifest's); the stored sample details may not describe it\n`,
     );
   }
-  const runId = store.createRun(
-    {
-      suite: config.suite,
-      configPath: opts.configPath,
-      configJson: JSON.stringify(sample ? { ...config, sample } : config),
-      configHash: hash,
-      datasetPath: config.dataset,
-      datasetHash: dataset.hash,
-      recordCount: dataset.count,
-      repeats: config.repeats,
-      scorersJson: JSON.stringify(config.scorers),
-      createdAt: io.clock.isoNow(),
-    },
-    config.candidates.map((c) => ({
-      candidate: c.id,
-      model: c.model,
-      api: c.api,
-      baseUrl: c.base_url,
-      paramsJson: JSON.stringify(c.params),
-      priceJson: JSON.stringify({ ...c.price.standard, source: c.price.source }),
-    })),
+  // The run and this process's lease on it are created together.
+  const created = store.immediate(() => {
+    const id = store.createRun(
+      {
+        suite: config.suite,
+        configPath: opts.configPath,
+        configJson: JSON.stringify(sample ? { ...config, sample } : config),
+        configHash: hash,
+        datasetPath: config.dataset,
+        datasetHash: dataset.hash,
+        recordCount: dataset.count,
+        repeats: config.repeats,
+        scorersJson: JSON.stringify(config.scorers),
+        createdAt: io.clock.isoNow(),
+      },
+      config.candidates.map((c) => ({
+        candidate: c.id,
+        model: c.model,
+        api: c.api,
+        baseUrl: c.base_url,
+        paramsJson: JSON.stringify(c.params),
+        priceJson: JSON.stringify({ ...c.price.standard, source: c.price.source }),
+      })),
+    );
+    return { id, claim: claimLease(store, id) };
+  });
+  const lease = holdLease(store, created.claim);
+  const runId = created.id;
+  // Stored 1,000 records a transaction. A process stopped in the middle leaves fewer records than
+  // `record_count`: whatever resumes the run stores the rest before any call (withRecords).
+  try {
+    await storeRecords(store, runId, config.dataset, false);
+  } catch (err) {
+    lease.release();
+    throw withResumeHint(err, store, runId);
+  }
+  io.stderr.write(
+    `run ${runId} (suite ${config.suite}): ${dataset.count} records × ${config.candidates.length} candidates × ${config.repeats} repeats\n`,
   );
+  return { run: store.getRun(runId)!, config, lease };
+}
+
+/** Stores a dataset's records for a run, in order, 1,000 a transaction; `ifMissing` keeps those stored. */
+async function storeRecords(store: Store, runId: number, path: string, ifMissing: boolean): Promise<void> {
   let batch: NewRecord[] = [];
   let seq = 0;
-  for await (const { record, json } of readRecords(config.dataset)) {
+  for await (const { record, json } of readRecords(path)) {
     batch.push({ id: record.id, api: record.api, tags: record.tags, json });
     if (batch.length === 1000) {
-      store.insertRecords(runId, batch, seq);
+      store.insertRecords(runId, batch, seq, ifMissing);
       seq += batch.length;
       batch = [];
     }
   }
-  store.insertRecords(runId, batch, seq);
-  io.stderr.write(
-    `run ${runId} (suite ${config.suite}): ${dataset.count} records × ${config.candidates.length} candidates × ${config.repeats} repeats\n`,
-  );
-  return { run: store.getRun(runId)!, config };
+  if (batch.length > 0) store.insertRecords(runId, batch, seq, ifMissing);
+}
+
+/**
+ * A run about to be resumed, with all its records: a session stopped while storing them (kill -9,
+ * a full disk) left fewer than `record_count`, and counting the work from those would call the rest
+ * "finished". The missing ones are stored from the run's dataset, which must be unchanged (by hash).
+ * Releases the lease when it cannot.
+ */
+async function withRecords(store: Store, run: RunRow, lease: RunLease, io: RunIo): Promise<RunLease> {
+  try {
+    const have = store.recordCount(run.id);
+    if (have === run.record_count) return lease;
+    const incomplete = `run ${run.id} has ${have} of its ${run.record_count} records stored`;
+    if (!existsSync(run.dataset_path)) {
+      throw new HarnessError('RUN_RECORDS', `${incomplete}, and its dataset ${run.dataset_path} is gone`, {
+        hint: 'put the dataset back where it was to resume the run, or start afresh with --new',
+      });
+    }
+    io.stderr.write(`${incomplete} (its last session stopped while storing them); storing the rest\n`);
+    const { hash } = await checkDataset(run.dataset_path);
+    if (hash !== run.dataset_hash) {
+      throw new HarnessError(
+        'RUN_RECORDS',
+        `${incomplete}, and its dataset ${run.dataset_path} has changed since (its hash differs)`,
+        { hint: 'restore the dataset the run was started from to resume it, or start afresh with --new' },
+      );
+    }
+    await storeRecords(store, run.id, run.dataset_path, true);
+    const now = store.recordCount(run.id);
+    if (now !== run.record_count) {
+      throw new HarnessError(
+        'RUN_RECORDS',
+        `run ${run.id}: ${now} records stored from ${run.dataset_path}, but the run was started with ${run.record_count}`,
+        { hint: 'start afresh with --new' },
+      );
+    }
+    return lease;
+  } catch (err) {
+    lease.release();
+    throw withResumeHint(err, store, run.id);
+  }
 }
 
 /**

@@ -4,7 +4,9 @@ import { Rng } from './hash.js';
 
 export type FaultKind =
   | 'rate_limit' // 429 rate_limit_exceeded
+  | 'request_too_large' // 429 rate_limit_exceeded, type tokens: "Request too large for … (TPM)"
   | 'insufficient_quota' // 429 insufficient_quota
+  | 'stream_error' // stream: 200, a few deltas, then an in-stream error with `code`; non-stream: that error over HTTP
   | 'server_error' // 500
   | 'unavailable' // 503
   | 'reset' // socket destroyed before any response
@@ -24,11 +26,47 @@ export interface FaultRule {
   retryAfterMs?: number;
   /** Sent as `retry-after` (seconds). */
   retryAfterSec?: number;
+  /** `stream_error`: the error code sent inside the stream (default `server_error`). */
+  code?: StreamErrorCode;
+  /** `stream_error`: content deltas sent before the error (default 1). */
+  afterDeltas?: number;
 }
+
+/**
+ * The in-stream errors `stream_error` can send, each with the type, message and HTTP status the API
+ * gives the same error outside a stream (a non-streamed request gets that instead).
+ */
+export const STREAM_ERRORS = {
+  server_error: {
+    status: 500,
+    type: 'server_error',
+    message: 'The server had an error while processing your request. Sorry about that!',
+  },
+  insufficient_quota: {
+    status: 429,
+    type: 'insufficient_quota',
+    message:
+      'You exceeded your current quota, please check your plan and billing details. For more information on this error, read the docs: https://platform.openai.com/docs/guides/error-codes/api-errors.',
+  },
+  rate_limit_exceeded: {
+    status: 429,
+    type: 'requests',
+    message: 'Rate limit reached for requests per min (RPM).',
+  },
+  context_length_exceeded: {
+    status: 400,
+    type: 'invalid_request_error',
+    message: 'Your input exceeds the context window of this model. Please adjust your input and try again.',
+  },
+} as const;
+export type StreamErrorCode = keyof typeof STREAM_ERRORS;
+const STREAM_ERROR_CODES = Object.keys(STREAM_ERRORS) as [StreamErrorCode, ...StreamErrorCode[]];
 
 export const FAULT_KINDS = [
   'rate_limit',
+  'request_too_large',
   'insufficient_quota',
+  'stream_error',
   'server_error',
   'unavailable',
   'reset',
@@ -44,6 +82,8 @@ const FaultRuleSchema = z.strictObject({
   count: z.number().int().nonnegative().optional(),
   retryAfterMs: z.number().int().nonnegative().optional(),
   retryAfterSec: z.number().int().nonnegative().optional(),
+  code: z.enum(STREAM_ERROR_CODES).optional(),
+  afterDeltas: z.number().int().nonnegative().optional(),
 });
 
 export function parseFaults(input: unknown, source = 'faults'): FaultRule[] {

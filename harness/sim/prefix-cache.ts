@@ -21,7 +21,19 @@ export class PrefixCache {
 
   /** Looks the prompt up, then stores its blocks; returns the cached token count. */
   lookupAndStore(model: string, prompt: string, promptTokens = countTokens(prompt)): number {
-    if (promptTokens < CACHE_MIN_TOKENS) return 0;
+    return this.lookupAndStoreBlocks(model, prompt, promptTokens).cached;
+  }
+
+  /**
+   * As lookupAndStore, and also the tokens written: 128 × the blocks stored by this prompt (those
+   * after the first miss), what a model that bills cache writes reports as `cache_write_tokens`.
+   */
+  lookupAndStoreBlocks(
+    model: string,
+    prompt: string,
+    promptTokens = countTokens(prompt),
+  ): { cached: number; written: number } {
+    if (promptTokens < CACHE_MIN_TOKENS) return { cached: 0, written: 0 };
     const blocks = Math.floor(promptTokens / CACHE_BLOCK_TOKENS);
     let h = hash53(model);
     let hits = 0;
@@ -36,7 +48,10 @@ export class PrefixCache {
       }
     }
     const cached = hits * CACHE_BLOCK_TOKENS;
-    return cached >= CACHE_MIN_TOKENS ? cached : 0;
+    return {
+      cached: cached >= CACHE_MIN_TOKENS ? cached : 0,
+      written: (blocks - hits) * CACHE_BLOCK_TOKENS,
+    };
   }
 
   clear(): void {

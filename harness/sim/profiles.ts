@@ -17,6 +17,8 @@ export interface SimProfile {
   servedModel?: string;
   /** As a pairwise judge: the share of calls answered "A" whatever the answers (sim/grader.ts). */
   positionBias?: number;
+  /** Report `cache_write_tokens` (the prompt-prefix tokens newly cached), as models from gpt-5.6 do. */
+  cacheWrites?: boolean;
 }
 
 const nonNegative = z.number().finite().nonnegative();
@@ -29,6 +31,7 @@ export const SimProfileSchema = z.strictObject({
   reasoningTokens: z.number().int().nonnegative().optional(),
   servedModel: z.string().min(1).optional(),
   positionBias: z.number().min(0).max(1).optional(),
+  cacheWrites: z.boolean().optional(),
 });
 
 export const SimProfilesSchema = z.record(z.string().min(1), SimProfileSchema);

@@ -9,7 +9,7 @@ import {
   parseBatchOptions,
 } from './batches.js';
 import { type FaultRule, parseFaults } from './faults.js';
-import { apiError, assertLoopback, JSON_TYPE, readBody } from './wire/http.js';
+import { apiError, assertLoopback, foreignRequest, JSON_TYPE, readBody } from './wire/http.js';
 import { DEFAULT_PROFILES, parseProfiles, type SimProfile, servedModelOf } from './profiles.js';
 import { Simulator } from './simulator.js';
 import type { SimCallLog, SimStats } from './stats.js';
@@ -138,6 +138,15 @@ function route(
   const q = url.indexOf('?');
   const path = q < 0 ? url : url.slice(0, q);
   const method = req.method ?? 'GET';
+  const foreign = foreignRequest(req.headers);
+  if (foreign !== undefined) {
+    // Cross-origin (a web page) or DNS rebinding: the simulator and its /__sim controls serve this machine only.
+    req.resume();
+    const payload = JSON.stringify(apiError(`Forbidden: ${foreign}.`, 'invalid_request_error', 'forbidden'));
+    res.writeHead(403, { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(payload) });
+    res.end(payload);
+    return;
+  }
   if (method === 'POST' && (path === '/v1/chat/completions' || path === '/v1/responses')) {
     sim.handleCall(req, res, path === '/v1/responses' ? 'responses' : 'chat', start);
     return;

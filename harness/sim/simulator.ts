@@ -2,9 +2,9 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { promptKey } from '../../datasets/record.js';
 import { type AnswerKey, simulateAnswer } from './answer.js';
-import type { SimCall, StreamPlan } from './wire/call.js';
+import type { InStreamError, SimCall, StreamPlan } from './wire/call.js';
 import { chatCompletion, chatStreamPlan } from './wire/chat.js';
-import { FaultInjector, type FaultKind, type FaultRule } from './faults.js';
+import { FaultInjector, type FaultKind, type FaultRule, STREAM_ERRORS } from './faults.js';
 import { gradeAsJudge } from './grader.js';
 import { Rng, subSeed } from './hash.js';
 import {
@@ -57,6 +57,8 @@ interface SimAnswer {
   correct: boolean | undefined;
   inputTokens: number;
   cachedTokens: number;
+  /** Written to the prompt cache: reported only when the profile has `cacheWrites`. */
+  cacheWriteTokens?: number;
   /** Visible plus reasoning tokens. */
   outputTokens: number;
   reasoningTokens: number;
@@ -251,13 +253,20 @@ export class Simulator {
     }
     const resolved = resolveModel(model, this.profiles);
     if (!resolved) {
-      this.sendError(ctx, res, 404, unknownModel(model, this.profiles));
+      const e = unknownModel(ctx.endpoint, model, this.profiles);
+      this.sendError(ctx, res, e.status, e.body);
       return;
     }
     ctx.servedModel = resolved.servedModel;
     const rule = this.faults.pick(model, resolved.name);
     if (rule) {
       ctx.fault = rule.kind;
+      if (rule.kind === 'stream_error' && ctx.stream) {
+        const code = rule.code ?? 'server_error';
+        const error = { code, ...STREAM_ERRORS[code], afterDeltas: rule.afterDeltas ?? 1 };
+        this.simulate(ctx, res, body, resolved, false, error);
+        return;
+      }
       if (rule.kind !== 'truncate') {
         this.injectFault(ctx, res, rule);
         return;
@@ -272,6 +281,7 @@ export class Simulator {
     body: Record<string, unknown>,
     resolved: ResolvedModel,
     truncate: boolean,
+    error?: InStreamError,
   ): void {
     const { profile } = resolved;
     // A truncated stream sends (and logs) only the first half of the text, then stops.
@@ -293,12 +303,15 @@ export class Simulator {
       cachedTokens: ctx.cachedTokens,
       outputTokens: ctx.outputTokens,
       reasoningTokens: ctx.reasoningTokens,
+      ...(answer.cacheWriteTokens !== undefined ? { cacheWriteTokens: answer.cacheWriteTokens } : {}),
     };
     if (ctx.stream) {
       const includeUsage =
         (body.stream_options as { include_usage?: unknown } | null)?.include_usage === true;
       const plan =
-        ctx.endpoint === 'chat' ? chatStreamPlan(call, includeUsage) : responsesStreamPlan(call, body);
+        ctx.endpoint === 'chat'
+          ? chatStreamPlan(call, includeUsage, error)
+          : responsesStreamPlan(call, body, error);
       this.stream(ctx, res, plan, Math.min(profile.ttftMs, latency), latency, truncate);
       return;
     }
@@ -324,7 +337,7 @@ export class Simulator {
   ): SimAnswer {
     const prompt = endpoint === 'chat' ? serializeChatPrompt(body) : serializeResponsesPrompt(body);
     const inputTokens = countTokens(prompt);
-    const cachedTokens = this.cache.lookupAndStore(name, prompt, inputTokens);
+    const { cached: cachedTokens, written } = this.cache.lookupAndStoreBlocks(name, prompt, inputTokens);
     const key = promptKey(body);
     const graded = gradeAsJudge(body, {
       seed: this.seed,
@@ -349,6 +362,7 @@ export class Simulator {
       correct: answer.correct,
       inputTokens,
       cachedTokens,
+      ...(profile.cacheWrites ? { cacheWriteTokens: written } : {}),
       reasoningTokens,
       outputTokens: countTokens(output) + reasoningTokens,
     };
@@ -380,7 +394,10 @@ export class Simulator {
     const param = endpoint === 'chat' ? 'messages' : 'input';
     if (!promptPresent(endpoint, request[param])) return fail(400, missingPrompt(param));
     const resolved = resolveModel(model, this.profiles);
-    if (!resolved) return fail(404, unknownModel(model, this.profiles));
+    if (!resolved) {
+      const e = unknownModel(endpoint, model, this.profiles);
+      return fail(e.status, e.body);
+    }
     const rule = this.faults.pick(model, resolved.name);
     if (rule) {
       // Faults of the transport (reset, hang, truncate, malformed) have no meaning inside a batch:
@@ -401,6 +418,7 @@ export class Simulator {
       cachedTokens: answer.cachedTokens,
       outputTokens: answer.outputTokens,
       reasoningTokens: answer.reasoningTokens,
+      ...(answer.cacheWriteTokens !== undefined ? { cacheWriteTokens: answer.cacheWriteTokens } : {}),
     };
     return {
       statusCode: 200,
@@ -551,6 +569,17 @@ function faultError(rule: FaultRule, model: string): { status: number; body: Api
       const msg = `Rate limit reached for ${model} on requests per min ${SIMULATED}.`;
       return { status: 429, body: apiError(msg, 'requests', 'rate_limit_exceeded') };
     }
+    case 'request_too_large': {
+      // As recorded from the API: a 429 of type `tokens` for a request above the whole TPM limit.
+      const msg = `Request too large for ${model} in organization org-holdout-sim on tokens per min (TPM): Limit 30000, Requested 30002. The input or output tokens must be reduced in order to run successfully ${SIMULATED}.`;
+      return { status: 429, body: apiError(msg, 'tokens', 'rate_limit_exceeded') };
+    }
+    case 'stream_error': {
+      // Outside a stream (a non-streamed request, a batch line) the same error comes as HTTP.
+      const code = rule.code ?? 'server_error';
+      const e = STREAM_ERRORS[code];
+      return { status: e.status, body: apiError(`${e.message} ${SIMULATED}`, e.type, code) };
+    }
     case 'insufficient_quota': {
       const msg = `You exceeded your current quota, please check your plan and billing details ${SIMULATED}.`;
       return { status: 429, body: apiError(msg, 'insufficient_quota', 'insufficient_quota') };
@@ -580,10 +609,22 @@ function missingPrompt(param: string): ApiErrorBody {
   );
 }
 
-function unknownModel(model: string, profiles: Record<string, SimProfile>): ApiErrorBody {
+/**
+ * An unknown model, as each API answers it: Chat Completions with 404, the Responses API with 400
+ * ("The requested model 'x' does not exist."), both with code `model_not_found`.
+ */
+function unknownModel(
+  endpoint: Endpoint,
+  model: string,
+  profiles: Record<string, SimProfile>,
+): { status: number; body: ApiErrorBody } {
   const known = Object.keys(profiles).join(', ');
+  if (endpoint === 'responses') {
+    const msg = `The requested model '${model}' does not exist. (simulator models: ${known})`;
+    return { status: 400, body: apiError(msg, 'invalid_request_error', 'model_not_found', 'model') };
+  }
   const msg = `The model \`${model}\` does not exist in this simulator (models: ${known}).`;
-  return apiError(msg, 'invalid_request_error', 'model_not_found', 'model');
+  return { status: 404, body: apiError(msg, 'invalid_request_error', 'model_not_found', 'model') };
 }
 
 /** Chat needs a non-empty `messages` array; Responses a non-empty `input` string or array. */

@@ -24,7 +24,7 @@ import {
   tangoZ,
   wilcoxonSignedRank,
 } from '../stats/paired.js';
-import { normalCdf, normalQuantile, studentTCdf } from '../stats/stats.js';
+import { clipInterval, normalCdf, normalQuantile, studentTCdf } from '../stats/stats.js';
 
 /** Above this many units the bootstrap is replaced by the normal approximation (speed). */
 export const BOOTSTRAP_MAX_N = 20_000;
@@ -38,6 +38,16 @@ function mean(x: readonly number[]): number {
 
 function diffs(u: Units): number[] {
   return u.a.map((v, i) => u.b[i]! - v);
+}
+
+/**
+ * A t interval of a difference of two means of values in [0, 1] (pass shares, scores): the
+ * difference lies in [−1, 1], so the interval is clipped to it (coverage unchanged; NaN stays NaN).
+ * Tango's interval is inside [−1, 1] already; cost and latency differences are never clipped.
+ */
+function clipDelta(t: { lo: number; hi: number }): { lo: number; hi: number } {
+  const c = clipInterval(t, -1, 1);
+  return { lo: c.lo, hi: c.hi };
 }
 
 /** FAIL when B is shown worse at α, else PASS when non-inferiority at the margin is shown. */
@@ -131,7 +141,7 @@ export function binaryMetric(
     rateB,
     b,
     c,
-    estimate: { delta: t.mean, lo: t.lo, hi: t.hi, method: u.cluster ? 'clustered-t' : 't' },
+    estimate: { delta: t.mean, ...clipDelta(t), method: u.cluster ? 'clustered-t' : 't' },
     mcnemar: mc,
     t,
     pWorse: t.pOneSidedLess,
@@ -148,7 +158,7 @@ function tInterval(d: number[], confidence: number): { estimate: number; lo: num
 /** The mean difference by bootstrap; above BOOTSTRAP_MAX_N the metric's own (clustered) t interval. */
 function resampleMeanDiff(u: Units, t: PairedT, s: CompareSettings, confidence: number): Resampled {
   if (u.a.length > BOOTSTRAP_MAX_N) {
-    return { method: 'normal', estimate: t.mean, lo: t.lo, hi: t.hi, ...NO_BOOT };
+    return { method: 'normal', estimate: t.mean, ...clipDelta(t), ...NO_BOOT };
   }
   return fromBootstrap(u, s, confidence, 'mean-diff');
 }
@@ -211,7 +221,7 @@ export function continuousMetric(
     clusters,
     meanA: mean(u.a),
     meanB: mean(u.b),
-    estimate: { delta: t.mean, lo: t.lo, hi: t.hi, method: u.cluster ? 'clustered-t' : 't' },
+    estimate: { delta: t.mean, ...clipDelta(t), method: u.cluster ? 'clustered-t' : 't' },
     t,
     pWorse: t.pOneSidedLess,
     nonInferiority: ni,

@@ -28,7 +28,11 @@ export interface Estimate {
   delta: number;
   lo: number;
   hi: number;
-  /** 'tango': Tango score interval (binary, one call per prompt); else a t interval. */
+  /**
+   * 'tango': Tango score interval (binary, one call per prompt); else a t interval, clipped to
+   * [−1, 1] where the difference lives (coverage unchanged). The unclipped t interval is in the
+   * metric's `t` (the test's own figures).
+   */
   method: 'tango' | 't' | 'clustered-t';
 }
 
@@ -251,6 +255,15 @@ export interface Comparison {
     mde: number | null;
     /** Power to show non-inferiority at the margin when the true Δ is 0. */
     powerAtMargin: number | null;
+    /**
+     * How powerAtMargin was computed: 'exact' (the Tango non-inferiority test's rejection probability
+     * summed over every (b, c) at p10 = p01 = ψ/2; used when fewer than 25 pairs are expected to be
+     * discordant, where the approximation is optimistic) or 'normal-approximation' (Φ(m·√(n/ψ) −
+     * z_{1−α}) for McNemar pairs; from the observed SE for the t test). Null when powerAtMargin is.
+     */
+    powerMethod: 'exact' | 'normal-approximation' | null;
+    /** nψ = b + c: the discordant pairs expected at the observed ψ; null for the t-based method. */
+    expectedDiscordant: number | null;
   };
   notes: string[];
 }

@@ -6,6 +6,7 @@
 import { HarnessError } from '../../harness/errors.js';
 import type { RunRow, Store } from '../store/store.js';
 import { parseTags } from '../store/tags.js';
+import { createRecordTags, dropRecordTags, type TagColumn } from './record-tags.js';
 
 export interface SideRef {
   runId: number;
@@ -111,6 +112,13 @@ const B_OF_A = `b.run_id = @runB AND b.record_id = a.record_id AND b.candidate =
     AND b.repeat = a.repeat AND b.role = 'candidate'`;
 const A_SIDE = `a.run_id = @runA AND a.candidate = @candA AND a.role = 'candidate'`;
 
+/**
+ * The --by and --cluster tag values of run B's records, extracted once per record into a TEMP map
+ * (results/pairing/record-tags.ts) that the pairs query joins: the same map `report --by` uses, so
+ * a record id with a lone surrogate lands in its slice in both.
+ */
+const TAG_MAP = 'temp.holdout_pairing_tags';
+
 /*
  * Every call of A, with B's call of the same (record, repeat) looked up through the calls table's
  * unique index, and A's non-null scores: one row per score (one row when A has none), in a.id order
@@ -124,14 +132,40 @@ function pairsSql(o: { recordIds: boolean; slice: boolean; cluster: boolean }): 
       (a.status = 'ok') + 2 * coalesce(b.status = 'ok', 0) + 4 * coalesce(b.status = 'error', 0),
       a.cost_usd, b.cost_usd, a.latency_ms, b.latency_ms, sa.scorer, sa.value, sa.passed IS 1
       ${o.recordIds ? ', a.record_id' : ''}
-      ${o.slice ? ', json_extract(r.tags_json, @byPath)' : ''}
-      ${o.cluster ? ', json_extract(r.tags_json, @clusterPath)' : ''}
+      ${o.slice ? ', m.slice' : ''}
+      ${o.cluster ? ', m.cluster' : ''}
     FROM calls a
     LEFT JOIN calls b ON ${B_OF_A}
     LEFT JOIN scores sa ON sa.call_id = a.id AND sa.value IS NOT NULL
-    ${o.slice || o.cluster ? 'LEFT JOIN records r ON r.run_id = @runB AND r.record_id = a.record_id' : ''}
+    ${o.slice || o.cluster ? `LEFT JOIN ${TAG_MAP} m ON m.record_id = a.record_id` : ''}
     WHERE ${A_SIDE}
     ORDER BY a.id`;
+}
+
+/** Does any record of the run carry the tag at `path`? */
+const HAS_TAG_SQL = `
+  SELECT EXISTS (SELECT 1 FROM records WHERE run_id = @run AND json_extract(tags_json, @path) IS NOT NULL)`;
+
+/** The tag names the run's records carry, sorted. */
+const TAG_NAMES_SQL = `
+  SELECT DISTINCT t.key FROM records r, json_each(r.tags_json) t WHERE r.run_id = @run ORDER BY t.key`;
+
+/**
+ * A USAGE error (exit 2) when no record of the run has the tag: slicing or clustering by it would
+ * gate on one fake "(none)" slice or cluster. Lists the tags the records do have, as `report --by`.
+ */
+function checkTag(store: Store, runId: number, option: '--by' | '--cluster', tag: string): void {
+  const db = store.db;
+  if (store.recordCount(runId) === 0) return;
+  const has = db
+    .prepare(HAS_TAG_SQL)
+    .pluck()
+    .get({ run: runId, path: tagPath(tag) });
+  if (has === 1) return;
+  const tags = (db.prepare(TAG_NAMES_SQL).pluck().all({ run: runId }) as string[]).join(', ');
+  throw new HarnessError('USAGE', `${option} ${tag}: no record of run ${runId} has a tag '${tag}'`, {
+    hint: tags ? `the records' tags are: ${tags}` : 'the records of this run have no tags',
+  });
 }
 
 /*
@@ -244,13 +278,14 @@ export function loadComparison(
     });
   }
 
+  // Slices and clusters come from run B's records (the candidate's run).
+  if (opts.by !== undefined) checkTag(store, candidate.runId, '--by', opts.by);
+  if (opts.cluster !== undefined) checkTag(store, candidate.runId, '--cluster', opts.cluster);
   const params = {
     runA: baseline.runId,
     candA: baseline.candidate,
     runB: candidate.runId,
     candB: candidate.candidate,
-    ...(opts.by !== undefined ? { byPath: tagPath(opts.by) } : {}),
-    ...(opts.cluster !== undefined ? { clusterPath: tagPath(opts.cluster) } : {}),
   };
   // Only runs with repeats on both sides can pair more than one item per prompt.
   const recordIds = store.getRun(baseline.runId)!.repeats > 1 && store.getRun(candidate.runId)!.repeats > 1;
@@ -314,36 +349,45 @@ export function loadComparison(
   };
 
   let lastId = -1;
-  const stmt = db.prepare(pairsSql({ recordIds, slice, cluster })).raw();
-  for (const row of stmt.iterate(params) as Iterable<unknown[]>) {
-    const id = row[0] as number;
-    if (id !== lastId) {
-      flush(pairs.passA, pairs.scoreA);
-      lastId = id;
-      rowsA++;
-      const code = row[2] as number;
-      if (code & 6) matchedB++;
-      if (code & 4) matchedErrorsB++;
-      if ((code & 3) === 3) {
-        acc.item = n;
-        pairs.callA[n] = id;
-        pairs.callB[n] = row[1] as number;
-        pairs.costA[n] = num(row[3]);
-        pairs.costB[n] = num(row[4]);
-        pairs.latencyA[n] = num(row[5]);
-        pairs.latencyB[n] = num(row[6]);
-        n++;
-        if (recordIds) pairs.recordId!.push(row[recordCol] as string);
-        if (slice) pairs.slice.push(row[sliceCol] === null ? null : String(row[sliceCol]));
-        if (cluster) pairs.cluster.push(row[clusterCol] === null ? null : String(row[clusterCol]));
-      } else {
-        dropped.total++;
-        if (!(code & 1)) dropped.errorA++;
-        if (code & 4) dropped.errorB++;
-        else if (!(code & 2)) dropped.missingB++;
+  const tagColumns: TagColumn[] = [
+    ...(opts.by !== undefined ? [{ name: 'slice', path: tagPath(opts.by) }] : []),
+    ...(opts.cluster !== undefined ? [{ name: 'cluster', path: tagPath(opts.cluster) }] : []),
+  ];
+  if (tagColumns.length > 0) createRecordTags(db, TAG_MAP, candidate.runId, tagColumns);
+  try {
+    const stmt = db.prepare(pairsSql({ recordIds, slice, cluster })).raw();
+    for (const row of stmt.iterate(params) as Iterable<unknown[]>) {
+      const id = row[0] as number;
+      if (id !== lastId) {
+        flush(pairs.passA, pairs.scoreA);
+        lastId = id;
+        rowsA++;
+        const code = row[2] as number;
+        if (code & 6) matchedB++;
+        if (code & 4) matchedErrorsB++;
+        if ((code & 3) === 3) {
+          acc.item = n;
+          pairs.callA[n] = id;
+          pairs.callB[n] = row[1] as number;
+          pairs.costA[n] = num(row[3]);
+          pairs.costB[n] = num(row[4]);
+          pairs.latencyA[n] = num(row[5]);
+          pairs.latencyB[n] = num(row[6]);
+          n++;
+          if (recordIds) pairs.recordId!.push(row[recordCol] as string);
+          if (slice) pairs.slice.push(row[sliceCol] === null ? null : String(row[sliceCol]));
+          if (cluster) pairs.cluster.push(row[clusterCol] === null ? null : String(row[clusterCol]));
+        } else {
+          dropped.total++;
+          if (!(code & 1)) dropped.errorA++;
+          if (code & 4) dropped.errorB++;
+          else if (!(code & 2)) dropped.missingB++;
+        }
       }
+      if (acc.item >= 0 && row[7] !== null) add('a', row[7] as string, row[8] as number, row[9] as number);
     }
-    if (acc.item >= 0 && row[7] !== null) add('a', row[7] as string, row[8] as number, row[9] as number);
+  } finally {
+    if (tagColumns.length > 0) dropRecordTags(db, TAG_MAP);
   }
   flush(pairs.passA, pairs.scoreA);
   // B's calls without an A call: B's totals less the ones the pairs query met.

@@ -17,6 +17,7 @@ import {
   type SliceComparison,
 } from '../compare/compare.js';
 import { cell, escapeMarkdown, fixedWidth, formatMs, formatUsd, terminalSafe } from './format.js';
+import type { Table } from './report-tables.js';
 
 export const COMPARE_FORMATS = ['table', 'md', 'json', 'junit'] as const;
 export type CompareFormat = (typeof COMPARE_FORMATS)[number];
@@ -160,6 +161,27 @@ function metricCells(m: MetricRow): string[] {
   return [m.metric, m.test, m.n, m.a, m.b, m.delta, m.pWorse, m.pNI, m.verdict];
 }
 
+/** The metric table as plain cells (escaped by whoever renders it): what `holdout view` shows. */
+export function compareMetricTable(r: Comparison): Table {
+  return { header: METRIC_HEADER, rows: metricRows(r).map(metricCells), text: new Set([0, 1, 8]) };
+}
+
+/** The lines under the table of the terminal format, as plain text: sides, pairing, ratios, power. */
+export function compareDetailLines(r: Comparison): string[] {
+  const ratios = [r.metrics.cost, r.metrics.latency]
+    .filter((m): m is ResourceMetric => m !== null)
+    .map((m) => ratioLine(m, r.baseline.label, r.candidate.label));
+  return [
+    settingsLine(r),
+    sideLine(r, 'baseline'),
+    sideLine(r, 'candidate'),
+    pairingLine(r),
+    ...ratios,
+    powerLine(r),
+    methodLine(r),
+  ];
+}
+
 const SLICE_HEADER = [
   'slice',
   'n',
@@ -236,7 +258,14 @@ function powerLine(r: Comparison): string {
     p.method === 'connor'
       ? `ψ = ${fixed(p.psi ?? Number.NaN, 3)} discordant share, n = ${r.metrics.pass.n}`
       : 'from the observed SE of the paired t';
-  const power = p.powerAtMargin === null ? '-' : `${Math.round(p.powerAtMargin * 100)}% (if the true Δ is 0)`;
+  const how =
+    p.powerMethod === 'exact'
+      ? `; exact, as only ${p.expectedDiscordant} discordant pairs are expected`
+      : p.powerMethod === 'normal-approximation'
+        ? '; normal approximation'
+        : '';
+  const power =
+    p.powerAtMargin === null ? '-' : `${Math.round(p.powerAtMargin * 100)}% (if the true Δ is 0${how})`;
   return (
     `Power: minimum detectable effect ${mde} (two-sided α = ${alphaTwo}, power 0.8; ${basis}); ` +
     `power to show non-inferiority at ${(r.settings.margin * 100).toFixed(1)} points: ${power}.`

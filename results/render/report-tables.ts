@@ -58,7 +58,7 @@ export function methodLine(r: RunReport): string {
       : 'pass rate: t over per-prompt means of the repeats';
   return (
     `Percentiles are type 7 (linear interpolation), latency intervals from order statistics; ` +
-    `intervals are 95% (${rate}).`
+    `intervals are 95% (${rate}; mean score: t, clipped to [0, 1] where scores live).`
   );
 }
 
@@ -68,8 +68,8 @@ export function comparisonMethodLine(r: RunReport): string {
       ? 'Δ pass rate: paired t over per-prompt pass rates'
       : 'Δ pass rate: Tango score interval, McNemar exact two-sided p';
   return (
-    `Paired per prompt on prompts both answered ok. ${rate}; Δ mean score: paired t; cost ratio: ` +
-    `ratio of mean costs, paired bootstrap (BCa); Δ p50: paired bootstrap (percentile); seed ` +
+    `Paired per prompt on prompts both answered ok. ${rate}; Δ mean score: paired t, clipped to [−1, 1]; ` +
+    'cost ratio: ratio of mean costs, paired bootstrap (BCa); Δ p50: paired bootstrap (percentile); seed ' +
     `${r.method.bootstrap.seed}, up to ${r.method.bootstrap.maxResamples} resamples.`
   );
 }

@@ -249,10 +249,12 @@ const CSV_COLUMNS: [string, (row: CsvRow, r: RunReport) => CsvValue][] = [
   ['delta_latency_p50_hi_ms', (x) => x.comparison?.latencyP50?.hi ?? null],
 ];
 
-/** CSV has no comment syntax: warnings go on '#' lines above the header (most readers can skip them). */
-function csvLines(warnings: string[], header: readonly string[], rows: CsvValue[][]): string {
-  const lines = warnings.map((w) => `# ${w.replace(/[\r\n]+/g, ' ')}`);
-  lines.push(header.join(','), ...rows.map((row) => row.map(csvField).join(',')));
+/**
+ * The header, then the rows. CSV has no comment syntax, so nothing goes above the header (a `#` line
+ * would be read as the first record): the SIMULATED notice is the `simulated` column of every row.
+ */
+function csvLines(header: readonly string[], rows: CsvValue[][]): string {
+  const lines = [header.join(','), ...rows.map((row) => row.map(csvField).join(','))];
   return `${lines.join('\r\n')}\r\n`;
 }
 
@@ -281,7 +283,6 @@ function renderCsv(r: RunReport): string {
     }
   }
   return csvLines(
-    r.warnings,
     CSV_COLUMNS.map(([name]) => name),
     rows.map((row) => CSV_COLUMNS.map(([, get]) => get(row, r))),
   );
@@ -336,5 +337,5 @@ function renderTrendCsv(t: TrendReport): string {
       p.servedModels.map((s) => `${s.model}:${s.calls}`).join(';'),
     ]),
   );
-  return csvLines(t.warnings, TREND_CSV_COLUMNS, rows);
+  return csvLines(TREND_CSV_COLUMNS, rows);
 }

@@ -41,8 +41,9 @@ export function methodLine(r: RouteResult): string {
   const paired =
     r.run.repeats > 1 ? 'paired t non-inferiority on per-record pass shares' : 'Tango score non-inferiority';
   return (
-    `Quality: pass rate (95% ${rate} interval) and mean score (t interval). Cost per 1K records and latency ` +
-    `include the router's calls; latency is router + answer per record, type-7 percentiles. Against the ` +
+    `Quality: pass rate (95% ${rate} interval) and mean score (t interval, clipped to [0, 1]). ` +
+    "Cost per 1K records and latency include the router's calls; latency is router + answer per record, " +
+    'type-7 percentiles. Against the ' +
     `strongest single candidate (${r.strongest}): ${paired} at ${(r.settings.margin * 100).toFixed(1)} points ` +
     `and a one-sided paired t on per-record cost, each at α = ${r.settings.alpha}; "cheaper and no worse" ` +
     'needs both (intersection–union). Oracle: per record, the cheapest candidate with the best pass. ' +

@@ -4,10 +4,11 @@
  * is a sum, so slices add up to the whole run.
  */
 import type Database from 'better-sqlite3';
-import { percentile, percentileCI, tIntervalFromSummary, wilson } from '../stats/stats.js';
+import { clipInterval, percentile, percentileCI, tIntervalFromSummary, wilson } from '../stats/stats.js';
+import { createRecordTags, dropRecordTags } from '../pairing/record-tags.js';
 import {
   callsSql,
-  SLICE_MAP_SQL,
+  SLICE_MAP,
   SLICE_RECORDS_SQL,
   SLICED,
   SLICED_VALUES_SQL,
@@ -162,11 +163,11 @@ export function collect(
   path: string | null,
 ): Collected {
   if (path === null) return aggregate(db, runId, perPrompt, null);
-  for (const sql of SLICE_MAP_SQL) db.prepare(sql).run({ run: runId, path });
+  createRecordTags(db, SLICE_MAP, runId, [{ name: 'slice', path }]);
   try {
     return aggregate(db, runId, perPrompt, path);
   } finally {
-    db.prepare(SLICE_MAP_SQL[0]!).run();
+    dropRecordTags(db, SLICE_MAP);
   }
 }
 
@@ -339,15 +340,18 @@ export function passRate(
 ): PassRate {
   if (method === 'wilson') return { method, n: units, ...wilson(passes, units) };
   const m = meanOf(units, sumRate, ssRate);
-  const clip = (x: number) => (Number.isNaN(x) ? x : Math.min(1, Math.max(0, x)));
-  return { method, n: units, p: m.mean, lo: clip(m.lo), hi: clip(m.hi) };
+  return { method, n: units, p: m.mean, lo: m.lo, hi: m.hi };
 }
 
-/** t interval from n, Σx and Σx². */
+/**
+ * t interval from n, Σx and Σx² of values in [0, 1] (scores, per-prompt pass shares), clipped to
+ * [0, 1]: the mean lies there, so clipping keeps the coverage exactly and a mean of 0.9 over five
+ * prompts reads [0.622, 1] rather than [0.622, 1.178]. NaN (n < 2) stays NaN.
+ */
 export function meanOf(n: number, sum: number, sumSquares: number): MeanScore {
   const mean = n > 0 ? sum / n : Number.NaN;
   const sd = n > 1 ? Math.sqrt(Math.max(0, (sumSquares - n * mean * mean) / (n - 1))) : Number.NaN;
-  const t = tIntervalFromSummary(n, mean, sd);
+  const t = clipInterval(tIntervalFromSummary(n, mean, sd), 0, 1);
   return { n, mean: t.mean, lo: t.lo, hi: t.hi };
 }
 

@@ -9,6 +9,7 @@ import { flippedItems } from '../pairing/flips.js';
 import { type CompareRows, loadComparison } from '../pairing/pairing.js';
 import { groupItems, range, unitsOf } from '../pairing/units.js';
 import { mcnemar, pairedBootstrap, pairedT, tangoInterval } from '../stats/paired.js';
+import { clipInterval } from '../stats/stats.js';
 import type { Store } from '../store/store.js';
 import type { Comparison, Flip } from './types.js';
 
@@ -68,7 +69,8 @@ function comparison(rows: CompareRows, baseline: string, candidate: string): Com
   const n = pass.a.length;
   let passRate: Comparison['passRate'];
   if (perPrompt) {
-    const t = pairedT(pass.a.map((a, i) => pass.b[i]! - a));
+    // A difference of pass shares lies in [−1, 1]: the t interval is clipped to it (coverage unchanged).
+    const t = clipInterval(pairedT(pass.a.map((a, i) => pass.b[i]! - a)), -1, 1);
     passRate = { method: 'paired-t', n, delta: t.mean, lo: t.lo, hi: t.hi, p: t.pTwoSided };
   } else if (n > 0) {
     const ci = tangoInterval(regress.length, fix.length, n);
@@ -83,7 +85,8 @@ function comparison(rows: CompareRows, baseline: string, candidate: string): Com
     (i) => p.scoreB[i]!,
     g,
   );
-  const s = pairedT(score.a.map((a, i) => score.b[i]! - a));
+  // Δ mean score lies in [−1, 1] (scores are in [0, 1]): clipped there, like the pass rate's.
+  const s = clipInterval(pairedT(score.a.map((a, i) => score.b[i]! - a)), -1, 1);
 
   const cost = unitsOf(
     range(p.callA.length),

@@ -20,8 +20,8 @@ import {
 } from './aggregate.js';
 import { BOOTSTRAP_SEED, compareWithBaseline, MAX_RESAMPLES } from './baseline.js';
 import { classificationSections } from './labels.js';
-import { notes, simulatedNotice } from './notes.js';
-import { scorersSql, TAG_NAMES_SQL } from './queries.js';
+import { notes, simulatedNotice, type UnscoredDetail, unscoredScorerNotes } from './notes.js';
+import { scorersSql, TAG_NAMES_SQL, UNSCORED_DETAILS_SQL } from './queries.js';
 import type {
   CandidateReport,
   PassRate,
@@ -119,7 +119,8 @@ export function buildReport(store: Store, runId: number, opts: ReportOptions = {
   const simulatedCandidates = [
     ...new Set(collected.aggregates.filter((a) => a.simulated === 1).map((a) => a.candidate)),
   ].sort();
-  const scorersOf = groupBy(db.prepare(scorersSql(perPrompt)).all({ run: runId }) as ScorerAggregate[]);
+  const scorerRows = db.prepare(scorersSql(perPrompt)).all({ run: runId }) as ScorerAggregate[];
+  const scorersOf = groupBy(scorerRows);
 
   const candidates = configured.map(({ candidate, model }): CandidateReport => {
     const { figures: f, latencies } = figures(collected.total.get(candidate) ?? emptyAcc(), method);
@@ -185,8 +186,33 @@ export function buildReport(store: Store, runId: number, opts: ReportOptions = {
     comparisons,
     ...(classification.labels.length > 0 ? { labels: classification.labels } : {}),
     ...(classification.agreement.length > 0 ? { agreement: classification.agreement } : {}),
-    notes: [...notes(run, candidates, slices, costByRole, comparisons, stray), ...classification.notes],
+    notes: [
+      ...notes(run, candidates, slices, costByRole, comparisons, stray),
+      ...unscoredNotes(db, runId, scorerRows),
+      ...classification.notes,
+    ],
   };
+}
+
+/**
+ * Why a scorer that scored none of its calls (e.g. a label scorer and no record with
+ * reference.label) could not: the detail its score rows give most often. One GROUP BY, only when
+ * such a scorer exists.
+ */
+function unscoredNotes(db: Database.Database, runId: number, rows: ScorerAggregate[]): string[] {
+  const totals = new Map<string, { scored: number; unscored: number }>();
+  for (const r of rows) {
+    const t = totals.get(r.scorer) ?? { scored: 0, unscored: 0 };
+    t.scored += r.scored;
+    t.unscored += r.unscored;
+    totals.set(r.scorer, t);
+  }
+  const never = [...totals].filter(([, t]) => t.scored === 0 && t.unscored > 0).map(([s]) => s);
+  if (never.length === 0) return [];
+  const details = db
+    .prepare(UNSCORED_DETAILS_SQL)
+    .all({ run: runId, scorers: JSON.stringify(never) }) as UnscoredDetail[];
+  return unscoredScorerNotes(details);
 }
 
 function buildSlices(

@@ -102,6 +102,47 @@ export function notes(
   return out;
 }
 
+/** Unscored rows of one scorer with one stored detail (null: the scorer gave no reason). */
+export interface UnscoredDetail {
+  scorer: string;
+  detail: string | null;
+  n: number;
+}
+
+const DETAIL_CHARS = 120;
+
+/**
+ * One note per scorer that scored none of the calls it applied to, with the reason its score rows
+ * give most often: "label: unscored on all 120 calls (no reference.label)". `details` are the
+ * unscored rows grouped by scorer and detail (UNSCORED_DETAILS_SQL).
+ */
+export function unscoredScorerNotes(details: readonly UnscoredDetail[]): string[] {
+  const byScorer = new Map<string, UnscoredDetail[]>();
+  for (const d of details) {
+    const list = byScorer.get(d.scorer);
+    if (list) list.push(d);
+    else byScorer.set(d.scorer, [d]);
+  }
+  return [...byScorer.entries()]
+    .sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0))
+    .map(([scorer, list]) => {
+      const total = list.reduce((t, d) => t + d.n, 0);
+      // Most rows first; ties by detail so the note does not depend on row order.
+      const top = [...list].sort(
+        (x, y) => y.n - x.n || (x.detail ?? '').localeCompare(y.detail ?? '', 'en'),
+      )[0]!;
+      const reason = top.detail === null ? 'no reason stored' : oneLine(top.detail);
+      const why = list.length === 1 ? reason : `most often: ${reason}, ${top.n} of ${total}`;
+      return `${scorer}: unscored on all ${total} ${total === 1 ? 'call' : 'calls'} (${why}).`;
+    });
+}
+
+function oneLine(s: string): string {
+  const flat = s.replace(/\s+/g, ' ').trim();
+  const chars = Array.from(flat);
+  return chars.length > DETAIL_CHARS ? `${chars.slice(0, DETAIL_CHARS - 1).join('')}…` : flat;
+}
+
 function calls(n: number, kind: string): string {
   return `${n} ${kind} ${n === 1 ? 'call' : 'calls'}`;
 }

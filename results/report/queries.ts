@@ -20,21 +20,17 @@ export interface Slicing {
 }
 
 export const UNSLICED: Slicing = { join: () => '', key: 'NULL', group: '' };
-/** A TEMP table: private to this connection, so a concurrent writer of the database never sees it. */
-const SLICE_MAP = 'temp.holdout_report_slices';
+/**
+ * A TEMP table: private to this connection, so a concurrent writer of the database never sees it.
+ * Made by results/pairing/record-tags.ts (createRecordTags), which also maps the read-back form of
+ * record ids with a lone surrogate: count records with alias = 0.
+ */
+export const SLICE_MAP = 'temp.holdout_report_slices';
 export const SLICED: Slicing = {
   join: (alias) => `LEFT JOIN ${SLICE_MAP} m ON m.record_id = ${alias}.record_id`,
   key: 'm.slice',
   group: ', slice',
 };
-
-export const SLICE_MAP_SQL = [
-  `DROP TABLE IF EXISTS ${SLICE_MAP}`,
-  `CREATE TABLE ${SLICE_MAP} (record_id TEXT PRIMARY KEY, slice) WITHOUT ROWID`,
-  // In key order (the records index gives it without a sort): appending is faster than inserting.
-  `INSERT INTO ${SLICE_MAP}
-    SELECT record_id, json_extract(tags_json, @path) FROM records WHERE run_id = @run ORDER BY record_id`,
-];
 
 const STREAMED = `c.status = 'ok' AND c.ttft_ms IS NOT NULL AND c.latency_ms IS NOT NULL
   AND c.output_tokens IS NOT NULL`;
@@ -125,6 +121,18 @@ export function scorersSql(perPrompt: boolean): string {
 }
 
 /*
+ * Why scorers could not judge: the unscored rows (value NULL) of candidate calls by scorer and stored
+ * detail, for the scorers named in @scorers (a JSON array). One GROUP BY, run only when some scorer
+ * scored nothing at all.
+ */
+export const UNSCORED_DETAILS_SQL = `
+  SELECT s.scorer, s.detail, count(*) AS n
+  FROM calls c JOIN scores s ON s.call_id = c.id
+  WHERE c.run_id = @run AND c.role = 'candidate' AND s.value IS NULL
+    AND s.scorer IN (SELECT value FROM json_each(@scorers))
+  GROUP BY s.scorer, s.detail`;
+
+/*
  * Latency values are plucked unsorted and sorted as a Float64Array: measured on 1M calls that is
  * about twice as fast as ORDER BY latency_ms, which spills SQLite's sorter to a temp B-tree.
  */
@@ -141,7 +149,7 @@ export const SLICED_VALUES_SQL = `
   WHERE c.run_id = @run AND c.candidate = @candidate AND c.role = 'candidate' AND c.status = 'ok'
     AND (c.latency_ms IS NOT NULL OR c.ttft_ms IS NOT NULL)`;
 
-export const SLICE_RECORDS_SQL = `SELECT slice, count(*) AS n FROM ${SLICE_MAP} GROUP BY slice`;
+export const SLICE_RECORDS_SQL = `SELECT slice, count(*) AS n FROM ${SLICE_MAP} WHERE alias = 0 GROUP BY slice`;
 
 export const TAG_NAMES_SQL = `
   SELECT DISTINCT t.key FROM records r, json_each(r.tags_json) t WHERE r.run_id = @run ORDER BY t.key`;

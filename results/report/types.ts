@@ -26,7 +26,11 @@ export interface PassRate {
   hi: number;
 }
 
-/** t interval of the mean score; over calls, or over per-prompt means when the run has repeats. */
+/**
+ * t interval of the mean score; over calls, or over per-prompt means when the run has repeats. Scores
+ * lie in [0, 1], so the interval is clipped to [0, 1] (the true mean is always inside, so coverage is
+ * unchanged); NaN bounds (fewer than 2 units) stay NaN.
+ */
 export interface MeanScore {
   n: number;
   mean: number;
@@ -159,7 +163,7 @@ export interface Comparison {
   baseline: string;
   /**
    * Δ pass rate = B − A. 'mcnemar-tango' (one sample per prompt): Tango score interval and McNemar's
-   * exact two-sided p. 'paired-t' (repeats): paired t over per-prompt pass rates.
+   * exact two-sided p. 'paired-t' (repeats): paired t over per-prompt pass rates, clipped to [−1, 1].
    */
   passRate: {
     method: 'mcnemar-tango' | 'paired-t';
@@ -173,7 +177,7 @@ export interface Comparison {
   regressions: number;
   /** Prompts that B fixed (c: A failed, B passed; with repeats: B passed more often). */
   fixes: number;
-  /** Δ mean score = B − A, paired t over per-prompt scores; p two-sided. */
+  /** Δ mean score = B − A, paired t over per-prompt scores, the interval clipped to [−1, 1]; p two-sided. */
   meanScore: { n: number; delta: number; lo: number; hi: number; p: number };
   /**
    * Cost ratio B/A as a ratio of mean per-prompt costs, with a paired bootstrap interval (BCa, or

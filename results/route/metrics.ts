@@ -31,7 +31,7 @@
  */
 import { type BinaryMetric, binaryMetric } from '../compare/compare.js';
 import { pairedT } from '../stats/paired.js';
-import { percentile, tInterval, wilson } from '../stats/stats.js';
+import { clipInterval, percentile, tInterval, wilson } from '../stats/stats.js';
 
 /** Outcomes of every candidate on the evaluated records: value [i * k + j] is record i, candidate j. */
 export interface Outcomes {
@@ -249,7 +249,7 @@ export interface ArmFigures {
   n: number;
   /** 'wilson' over records (one answer per record), or 'per-prompt-t' over per-record pass shares. */
   passRate: Interval & { method: 'wilson' | 'per-prompt-t' };
-  /** Mean score with its t interval. */
+  /** Mean score with its t interval, clipped to [0, 1] where scores live. */
   meanScore: { mean: number; lo: number; hi: number };
   cost: {
     /** Sum over records of known cost (candidate + router); null when none is known. */
@@ -281,11 +281,11 @@ export function armFigures(
   let passRate: ArmFigures['passRate'];
   if (!o.perPrompt) passRate = { method: 'wilson', ...wilson(Math.round(passes), n) };
   else {
-    const t = tInterval(Array.from(v.pass));
-    const clip = (x: number) => (Number.isNaN(x) ? x : Math.min(1, Math.max(0, x)));
-    passRate = { method: 'per-prompt-t', p: t.mean, lo: clip(t.lo), hi: clip(t.hi) };
+    const t = clipInterval(tInterval(Array.from(v.pass)), 0, 1);
+    passRate = { method: 'per-prompt-t', p: t.mean, lo: t.lo, hi: t.hi };
   }
-  const s = tInterval(Array.from(v.score));
+  // Scores lie in [0, 1]: the t interval is clipped to it (coverage unchanged; NaN stays NaN).
+  const s = clipInterval(tInterval(Array.from(v.score)), 0, 1);
   let total = 0;
   let known = 0;
   let router = 0;

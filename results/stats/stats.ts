@@ -55,6 +55,17 @@ export function tIntervalFromSummary(n: number, mean: number, sd: number, confid
   return { mean, lo: mean - half, hi: mean + half, sd, n };
 }
 
+/**
+ * The interval with its bounds clipped to the parameter space [min, max]; NaN bounds stay NaN.
+ * For a parameter that always lies in [min, max] (a mean of scores in [0, 1]; a difference of two
+ * such means in [−1, 1]) coverage is exactly unchanged: the true value is inside [lo, hi] if and only
+ * if it is inside the clipped interval. So a t interval of a mean score never reads "1.126".
+ */
+export function clipInterval<T extends { lo: number; hi: number }>(iv: T, min: number, max: number): T {
+  const clip = (x: number) => (Number.isNaN(x) ? x : Math.min(max, Math.max(min, x)));
+  return { ...iv, lo: clip(iv.lo), hi: clip(iv.hi) };
+}
+
 /** t interval for the mean of `values`, with the sample (n − 1) standard deviation. */
 export function tInterval(values: readonly number[], confidence = 0.95): MeanInterval {
   const n = values.length;

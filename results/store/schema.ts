@@ -165,6 +165,29 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX batches_run ON batches (run_id, candidate);
   `,
+  // v4: run leases and batch reservations. A `holdout run` process holds a lease on the run it works
+  // on (results/store/lease.ts): one row per run, taken in an IMMEDIATE transaction, renewed while
+  // the process lives and deleted when it ends; a second process refuses a run whose lease is live.
+  // `worst_case_usd` is what a batch was reserved against the budget when it was submitted (its
+  // requests' input tokens and output limits at the batch rate), held until its results are collected.
+  `
+  CREATE TABLE run_leases (
+    run_id        INTEGER PRIMARY KEY REFERENCES runs (id),
+    pid           INTEGER NOT NULL,   -- the holding process
+    host          TEXT NOT NULL,      -- os.hostname() of the holding process
+    token         TEXT NOT NULL,      -- random per taking: tells the holder's own lease from a successor's
+    since         TEXT NOT NULL,      -- ISO time the lease was taken
+    heartbeat_ms  INTEGER NOT NULL    -- Unix ms of the last renewal; stale after LEASE_STALE_MS
+  );
+  ALTER TABLE batches ADD COLUMN worst_case_usd REAL;
+  `,
+  // v5: prompt-cache writes. `usage.prompt_tokens_details.cache_write_tokens` (Chat) /
+  // `usage.input_tokens_details.cache_write_tokens` (Responses): input tokens written to the prompt
+  // cache, a part of input_tokens apart from cached_tokens (reads). Billed at 1.25× input from gpt-5.6.
+  // NULL on rows written before this column existed and on error rows.
+  `
+  ALTER TABLE calls ADD COLUMN cache_write_tokens INTEGER;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -71,6 +71,8 @@ export interface CallRow {
   finishReason: string | null;
   inputTokens: number | null;
   cachedTokens: number | null;
+  /** Input tokens written to the prompt cache (schema v5); absent = NULL. */
+  cacheWriteTokens?: number | null;
   outputTokens: number | null;
   reasoningTokens: number | null;
   costUsd: number | null;
@@ -111,6 +113,8 @@ export interface BatchRow {
   custom_ids_json: string;
   collected_at: string | null;
   note: string | null;
+  /** What it was reserved against the budget when submitted (v4); null for batches from before. */
+  worst_case_usd: number | null;
 }
 
 export interface NewBatch {
@@ -122,6 +126,8 @@ export interface NewBatch {
   requestCount: number;
   customIds: readonly string[];
   createdAt: string;
+  /** Its requests' worst-case cost at the batch rate (harness/run/estimate.ts), held against the budget. */
+  worstCaseUsd?: number;
 }
 
 /** Fields a poll or a collection updates; absent fields keep their value. */
@@ -150,6 +156,8 @@ export interface ScoreRow {
  */
 export class Store {
   readonly db: Database.Database;
+  /** The database file, for messages. */
+  readonly path: string;
   private readonly stmts;
   private readonly recordTx: (call: CallRow, scores: ScoreRow[], replace: boolean) => number;
 
@@ -162,42 +170,90 @@ export class Store {
         cause: err,
       });
     }
-    this.db.pragma('journal_mode = WAL');
-    // NORMAL is durable against a process crash in WAL mode (only an OS crash can lose the last commits).
-    this.db.pragma('synchronous = NORMAL');
-    this.db.pragma('foreign_keys = ON');
+    this.path = path;
+    // First: another process may hold the write lock (a run, or a migration) while this one opens.
     this.db.pragma('busy_timeout = 5000');
-    // Checkpoint less often: a run rewrites the same index pages many times between checkpoints.
-    this.db.pragma('wal_autocheckpoint = 10000');
-    this.migrate(path);
+    this.write(() => {
+      this.enableWal();
+      // NORMAL is durable against a process crash in WAL mode (only an OS crash can lose the last commits).
+      this.db.pragma('synchronous = NORMAL');
+      this.db.pragma('foreign_keys = ON');
+      // Checkpoint less often: a run rewrites the same index pages many times between checkpoints.
+      this.db.pragma('wal_autocheckpoint = 10000');
+      this.migrate(path);
+    });
     this.stmts = this.prepare();
     this.recordTx = this.makeRecordTx();
   }
 
-  private migrate(path: string): void {
-    const version = this.db.pragma('user_version', { simple: true }) as number;
-    if (version > SCHEMA_VERSION) {
-      throw new HarnessError(
-        'STORE_VERSION',
-        `${path} has schema version ${version}, newer than this holdout understands (${SCHEMA_VERSION}); upgrade holdout`,
-      );
+  /**
+   * Switches a new database to WAL. The switch needs an exclusive lock and SQLite answers SQLITE_BUSY
+   * at once, without waiting, when another process opens the same new file at that moment: retried
+   * for up to the busy timeout.
+   */
+  private enableWal(): void {
+    const deadline = Date.now() + 5000;
+    for (;;) {
+      try {
+        this.db.pragma('journal_mode = WAL');
+        return;
+      } catch (err) {
+        if ((err as { code?: unknown }).code !== 'SQLITE_BUSY' || Date.now() > deadline) throw err;
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10 + Math.random() * 20);
+      }
     }
-    if (version === SCHEMA_VERSION) return;
+  }
+
+  private migrate(path: string): void {
+    const check = (version: number) => {
+      if (version > SCHEMA_VERSION) {
+        throw new HarnessError(
+          'STORE_VERSION',
+          `${path} has schema version ${version}, newer than this holdout understands (${SCHEMA_VERSION}); upgrade holdout`,
+        );
+      }
+    };
+    const seen = this.db.pragma('user_version', { simple: true }) as number;
+    check(seen);
+    if (seen === SCHEMA_VERSION) return;
+    // Two processes may open a new database at once: the version is read again and every step applied
+    // inside one IMMEDIATE transaction, so the second waits (busy_timeout) and then finds nothing to do.
     // A migration may rebuild a table that others reference; SQLite's recipe switches foreign keys
     // off around it (the pragma is a no-op inside a transaction) and checks them before commit.
     this.db.pragma('foreign_keys = OFF');
     try {
-      for (let v = version; v < SCHEMA_VERSION; v++) {
-        this.db.transaction(() => {
-          this.db.exec(MIGRATIONS[v]!);
-          const broken = this.db.pragma('foreign_key_check') as unknown[];
-          if (broken.length > 0) throw new Error(`migration ${v + 1} broke ${broken.length} foreign keys`);
-          this.db.pragma(`user_version = ${v + 1}`);
-        })();
-      }
+      this.db
+        .transaction(() => {
+          const version = this.db.pragma('user_version', { simple: true }) as number;
+          check(version);
+          for (let v = version; v < SCHEMA_VERSION; v++) {
+            this.db.exec(MIGRATIONS[v]!);
+            const broken = this.db.pragma('foreign_key_check') as unknown[];
+            if (broken.length > 0) throw new Error(`migration ${v + 1} broke ${broken.length} foreign keys`);
+            this.db.pragma(`user_version = ${v + 1}`);
+          }
+        })
+        .immediate();
     } finally {
       this.db.pragma('foreign_keys = ON');
     }
+  }
+
+  /**
+   * Runs a write, turning a full or failing disk into a HarnessError (STORE_FULL, STORE_WRITE) that
+   * says so: SQLite has rolled the statement or transaction back, and everything committed is kept.
+   */
+  write<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (err) {
+      throw storeWriteError(err, this.path);
+    }
+  }
+
+  /** `fn` in one BEGIN IMMEDIATE transaction: the write lock is taken first, so reads and writes are one step. */
+  immediate<T>(fn: () => T): T {
+    return this.write(() => this.db.transaction(fn).immediate());
   }
 
   private prepare() {
@@ -213,6 +269,9 @@ export class Store {
         VALUES (@runId, @candidate, @model, @api, @baseUrl, @paramsJson, @priceJson)`),
       insertRecord: db.prepare(`INSERT INTO records (run_id, record_id, seq, api, tags_json, body_json)
         VALUES (@runId, @recordId, @seq, @api, @tagsJson, @bodyJson)`),
+      insertRecordIfMissing:
+        db.prepare(`INSERT OR IGNORE INTO records (run_id, record_id, seq, api, tags_json,
+          body_json) VALUES (@runId, @recordId, @seq, @api, @tagsJson, @bodyJson)`),
       getRun: db.prepare('SELECT * FROM runs WHERE id = ?'),
       latestRun: db.prepare('SELECT * FROM runs ORDER BY id DESC LIMIT 1'),
       latestRunOfSuite: db.prepare('SELECT * FROM runs WHERE suite = ? ORDER BY id DESC LIMIT 1'),
@@ -233,13 +292,13 @@ export class Store {
       deleteScores: db.prepare('DELETE FROM scores WHERE call_id = ?'),
       insertCall:
         db.prepare(`INSERT INTO calls (run_id, record_id, candidate, repeat, role, aux, status, output,
-          tool_calls_json, finish_reason, input_tokens, cached_tokens, output_tokens, reasoning_tokens, cost_usd,
-          latency_ms, ttft_ms, queue_ms, backoff_ms, attempts, error_kind, error_message, http_status,
-          served_model, request_id, server_ms, service_tier, simulated, started_at, finished_at)
+          tool_calls_json, finish_reason, input_tokens, cached_tokens, cache_write_tokens, output_tokens,
+          reasoning_tokens, cost_usd, latency_ms, ttft_ms, queue_ms, backoff_ms, attempts, error_kind, error_message,
+          http_status, served_model, request_id, server_ms, service_tier, simulated, started_at, finished_at)
         VALUES (@runId, @recordId, @candidate, @repeat, @role, @aux, @status, @output, @toolCallsJson, @finishReason,
-          @inputTokens, @cachedTokens, @outputTokens, @reasoningTokens, @costUsd, @latencyMs, @ttftMs, @queueMs,
-          @backoffMs, @attempts, @errorKind, @errorMessage, @httpStatus, @servedModel, @requestId, @serverMs,
-          @serviceTier, @simulated, @startedAt, @finishedAt)`),
+          @inputTokens, @cachedTokens, @cacheWriteTokens, @outputTokens, @reasoningTokens, @costUsd, @latencyMs,
+          @ttftMs, @queueMs, @backoffMs, @attempts, @errorKind, @errorMessage, @httpStatus, @servedModel, @requestId,
+          @serverMs, @serviceTier, @simulated, @startedAt, @finishedAt)`),
       insertScore: db.prepare(`INSERT INTO scores (call_id, scorer, value, passed, detail)
         VALUES (@callId, @scorer, @value, @passed, @detail)`),
       upsertScore: db.prepare(`INSERT OR REPLACE INTO scores (call_id, scorer, value, passed, detail)
@@ -251,9 +310,9 @@ export class Store {
       recordBody: db.prepare('SELECT body_json FROM records WHERE run_id = ? AND record_id = ?').pluck(),
       recordCount: db.prepare('SELECT count(*) FROM records WHERE run_id = ?').pluck(),
       insertBatch: db.prepare(`INSERT INTO batches (run_id, candidate, token, endpoint, input_file_id, status,
-          request_count, created_at, custom_ids_json)
+          request_count, created_at, custom_ids_json, worst_case_usd)
         VALUES (@runId, @candidate, @token, @endpoint, @inputFileId, 'submitting', @requestCount, @createdAt,
-          @customIdsJson)`),
+          @customIdsJson, @worstCaseUsd)`),
       updateBatch: db.prepare(`UPDATE batches SET
           batch_id = coalesce(@batchId, batch_id),
           status = coalesce(@status, status),
@@ -277,21 +336,25 @@ export class Store {
   }
 
   createRun(run: NewRun, candidates: CandidateRow[]): number {
-    return this.db.transaction(() => {
+    return this.immediate(() => {
       const id = Number(
         this.stmts.insertRun.run({ ...run, configPath: run.configPath ?? null }).lastInsertRowid,
       );
       for (const c of candidates)
         this.stmts.insertCandidate.run({ ...c, runId: id, baseUrl: c.baseUrl ?? null });
       return id;
-    })();
+    });
   }
 
-  /** Stores one batch of records, in dataset order from `startSeq`, in one transaction. */
-  insertRecords(runId: number, rows: NewRecord[], startSeq: number): void {
-    this.db.transaction(() => {
+  /**
+   * Stores one batch of records, in dataset order from `startSeq`, in one transaction. With
+   * `ifMissing`, records already stored are left as they are (completing an interrupted storing).
+   */
+  insertRecords(runId: number, rows: NewRecord[], startSeq: number, ifMissing = false): void {
+    const insert = ifMissing ? this.stmts.insertRecordIfMissing : this.stmts.insertRecord;
+    this.immediate(() => {
       rows.forEach((r, i) => {
-        this.stmts.insertRecord.run({
+        insert.run({
           runId,
           recordId: r.id,
           seq: startSeq + i,
@@ -300,7 +363,7 @@ export class Store {
           bodyJson: r.json,
         });
       });
-    })();
+    });
   }
 
   getRun(id: number): RunRow | undefined {
@@ -319,7 +382,7 @@ export class Store {
   }
 
   setRunStatus(id: number, status: RunRow['status'], finishedAt: string | null = null): void {
-    this.stmts.setStatus.run({ id, status, finishedAt });
+    this.write(() => this.stmts.setStatus.run({ id, status, finishedAt }));
   }
 
   candidates(runId: number): {
@@ -357,7 +420,11 @@ export class Store {
    * `replace` lets a retry of an errored call (`--retry-errors`) supersede the old error row.
    */
   recordCall(call: CallRow, scores: ScoreRow[], replace = false): number {
-    return this.recordTx(call, scores, replace);
+    try {
+      return this.recordTx(call, scores, replace);
+    } catch (err) {
+      throw storeWriteError(err, this.path);
+    }
   }
 
   // Built once: wrapping a new transaction function per call cost measurable time on the hot path.
@@ -406,13 +473,15 @@ export class Store {
 
   /** Adds or replaces one score of a stored call (scores computed after the call: judges, rescore). */
   upsertScore(callId: number, s: ScoreRow): void {
-    this.stmts.upsertScore.run({
-      callId,
-      scorer: s.scorer,
-      value: s.value,
-      passed: s.passed === null ? null : s.passed ? 1 : 0,
-      detail: s.detail ?? null,
-    });
+    this.write(() =>
+      this.stmts.upsertScore.run({
+        callId,
+        scorer: s.scorer,
+        value: s.value,
+        passed: s.passed === null ? null : s.passed ? 1 : 0,
+        detail: s.detail ?? null,
+      }),
+    );
   }
 
   /**
@@ -420,7 +489,7 @@ export class Store {
    * judge, its judge calls (aux = the scorer's name, or name:order). Returns what was removed.
    */
   forgetScorer(runId: number, scorer: string): { scores: number; judgeCalls: number } {
-    return this.db.transaction(() => {
+    return this.immediate(() => {
       const scores = this.db
         .prepare(`DELETE FROM scores WHERE scorer = ? AND call_id IN (SELECT id FROM calls WHERE run_id = ?)`)
         .run(scorer, runId).changes;
@@ -430,43 +499,50 @@ export class Store {
         )
         .run(runId, scorer, `${scorer.replace(/[\\%_]/g, (c) => `\\${c}`)}:%`).changes;
       return { scores, judgeCalls };
-    })();
+    });
   }
 
   /** Replaces the run's stored scorer specs (rescore with new or changed scorers). */
   setRunScorers(runId: number, scorersJson: string): void {
-    this.db.prepare('UPDATE runs SET scorers_json = ? WHERE id = ?').run(scorersJson, runId);
+    this.write(() =>
+      this.db.prepare('UPDATE runs SET scorers_json = ? WHERE id = ?').run(scorersJson, runId),
+    );
   }
 
   /** Stores a batch about to be created (status 'submitting'); returns its row id. */
   insertBatch(b: NewBatch): number {
-    return Number(
-      this.stmts.insertBatch.run({
-        runId: b.runId,
-        candidate: b.candidate,
-        token: b.token,
-        endpoint: b.endpoint,
-        inputFileId: b.inputFileId,
-        requestCount: b.requestCount,
-        createdAt: b.createdAt,
-        customIdsJson: JSON.stringify(b.customIds),
-      }).lastInsertRowid,
+    return this.write(() =>
+      Number(
+        this.stmts.insertBatch.run({
+          runId: b.runId,
+          candidate: b.candidate,
+          token: b.token,
+          endpoint: b.endpoint,
+          inputFileId: b.inputFileId,
+          requestCount: b.requestCount,
+          createdAt: b.createdAt,
+          customIdsJson: JSON.stringify(b.customIds),
+          worstCaseUsd: b.worstCaseUsd ?? null,
+        }).lastInsertRowid,
+      ),
     );
   }
 
   updateBatch(id: number, u: BatchUpdate): void {
-    this.stmts.updateBatch.run({
-      id,
-      batchId: u.batchId ?? null,
-      status: u.status ?? null,
-      completedCount: u.completedCount ?? null,
-      failedCount: u.failedCount ?? null,
-      finishedAt: u.finishedAt ?? null,
-      outputFileId: u.outputFileId ?? null,
-      errorFileId: u.errorFileId ?? null,
-      collectedAt: u.collectedAt ?? null,
-      note: u.note ?? null,
-    });
+    this.write(() =>
+      this.stmts.updateBatch.run({
+        id,
+        batchId: u.batchId ?? null,
+        status: u.status ?? null,
+        completedCount: u.completedCount ?? null,
+        failedCount: u.failedCount ?? null,
+        finishedAt: u.finishedAt ?? null,
+        outputFileId: u.outputFileId ?? null,
+        errorFileId: u.errorFileId ?? null,
+        collectedAt: u.collectedAt ?? null,
+        note: u.note ?? null,
+      }),
+    );
   }
 
   /** Every batch of the run, oldest first. */
@@ -497,6 +573,32 @@ export function openStore(path: string): Store {
   return new Store(path);
 }
 
+/**
+ * A write that failed for want of disk: a HarnessError saying so (exit 1, no stack), since it is no
+ * bug of holdout's. SQLite rolled back the statement or transaction that failed; every earlier
+ * commit is intact. Anything else is returned unchanged.
+ */
+export function storeWriteError(err: unknown, path: string): unknown {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string') return err;
+  const why = (err as Error).message;
+  if (code === 'SQLITE_FULL') {
+    return new HarnessError(
+      'STORE_FULL',
+      `the disk holding ${path} is full (SQLite: ${why}): the last write was not stored; everything committed before it is kept`,
+      { cause: err, exitCode: 1, hint: 'free some disk space, then run the same command again to resume' },
+    );
+  }
+  if (code.startsWith('SQLITE_IOERR')) {
+    return new HarnessError(
+      'STORE_WRITE',
+      `cannot write to ${path} (${code}: ${why}): the last write was not stored; everything committed before it is kept`,
+      { cause: err, exitCode: 1, hint: 'check the disk, then run the same command again to resume' },
+    );
+  }
+  return err;
+}
+
 /** The insert's named parameters as one flat literal: an object spread here was a slow path in V8. */
 function callParams(c: CallRow) {
   return {
@@ -512,6 +614,7 @@ function callParams(c: CallRow) {
     finishReason: c.finishReason,
     inputTokens: c.inputTokens,
     cachedTokens: c.cachedTokens,
+    cacheWriteTokens: c.cacheWriteTokens ?? null,
     outputTokens: c.outputTokens,
     reasoningTokens: c.reasoningTokens,
     costUsd: c.costUsd,

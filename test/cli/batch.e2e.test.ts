@@ -341,6 +341,47 @@ describe('holdout run in batch mode', () => {
     for (const r of cand) expect(scoreCount(db, r.id)).toBe(2);
   });
 
+  it("a budget holds each batch's worst case before submitting it: splits, holds back the rest, exit 1", async () => {
+    const dir = tempDir();
+    const cfg = writeConfig(dir, {
+      dataset: sampleSlice(dir, 40),
+      mode: 'batch',
+      candidates: [
+        { id: 'a', model: 'sim-fast' },
+        { id: 'b', model: 'sim-fast-b', api: 'responses' },
+      ],
+    });
+    const db = join(dir, 'h.db');
+    const budget = 0.01;
+    const created = sim.batchStats().batchesCreated;
+    const first = await runCli(['run', cfg, '--db', db, '--budget', String(budget)], { env: ENV });
+    expect(first.code, first.stderr).toBe(1);
+    expect(first.stderr).toMatch(
+      /warning: budget \$0\.0100: \d+ batch requests held back, since their worst case at the batch rate does not fit/,
+    );
+    expect(first.stderr).toMatch(/run 1 stopped at its budget/);
+    const spent = query(db, 'SELECT count(*) AS n, coalesce(sum(cost_usd), 0) AS usd FROM calls')[0]!;
+    expect(spent.n as number).toBeGreaterThan(0);
+    expect(spent.n as number).toBeLessThan(80);
+    expect(spent.usd as number).toBeLessThanOrEqual(budget);
+    // Every batch stored the worst case it held, and together they fit in the budget.
+    const held = batches(db);
+    expect(held.length).toBeGreaterThan(0);
+    const worst = held.reduce((t, b) => t + (b.worst_case_usd as number), 0);
+    expect(worst).toBeGreaterThan(spent.usd as number);
+    expect(worst).toBeLessThanOrEqual(budget);
+
+    // Raised, the rest is submitted; nothing is sent twice.
+    const second = await runCli(['run', cfg, '--db', db, '--budget', '5'], { env: ENV });
+    expect(second.code, second.stderr).toBe(0);
+    const rows = calls(db);
+    expect(rows).toHaveLength(80);
+    expect(new Set(rows.map((r) => `${r.record_id}/${r.candidate}`)).size).toBe(80);
+    const covered = batches(db).flatMap((b) => JSON.parse(b.custom_ids_json as string) as string[]);
+    expect(covered).toHaveLength(80);
+    expect(sim.batchStats().batchesCreated - created).toBe(batches(db).length);
+  });
+
   it('--dry-run estimates a batch candidate at half the price of the same live one', async () => {
     const dir = tempDir();
     const cfg = writeConfig(dir, {

@@ -168,9 +168,12 @@ describe('signals', () => {
     const deadline = Date.now() + 15_000;
     for (;;) {
       await new Promise((r) => setTimeout(r, 100));
-      const rows = existsSync(file)
-        ? queryDb<{ n: number }>(file, 'SELECT count(*) AS n FROM calls')[0]!.n
-        : 0;
+      let rows = 0;
+      try {
+        rows = queryDb<{ n: number }>(file, 'SELECT count(*) AS n FROM calls')[0]!.n;
+      } catch {
+        // Not created, or not migrated yet.
+      }
       if (rows >= 4 || Date.now() > deadline) break;
     }
     child.kill('SIGTERM');

@@ -2,8 +2,13 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkDataset, readRecords } from '../../datasets/jsonl.js';
+import { loadConfig } from '../../harness/config.js';
+import { configHash } from '../../harness/run/start.js';
 import { DEFAULT_PROFILES, loadAnswerKey, type SimServer, startSimulator } from '../../harness/sim/index.js';
-import { answerKeyPath, runCli, sampleSlice, tempDir } from '../support/cli.js';
+import { type NewRecord, Store } from '../../results/store/store.js';
+import { packageRoot } from '../../harness/paths.js';
+import { answerKeyPath, queryDb, runCli, sampleSlice, tempDir } from '../support/cli.js';
 
 const ENV = { HOLDOUT_TEST_KEY: 'test-key-not-secret' };
 let sim: SimServer;
@@ -15,9 +20,28 @@ beforeAll(async () => {
       ...DEFAULT_PROFILES,
       'sim-fast': { latencyMs: { median: 20 }, ttftMs: 5, accuracy: 0.9 },
       'sim-fast-b': { latencyMs: { median: 20 }, ttftMs: 5, accuracy: 0.8, reasoningTokens: 16 },
+      'sim-instant': { latencyMs: { median: 0 }, ttftMs: 0, accuracy: 0.9 },
     },
   });
 });
+
+/**
+ * Waits until the simulator has taken in every request a finished (or aborted) client sent: an
+ * aborted request's bytes may still sit in the simulator's socket when the client's run returns,
+ * and the simulator counts it a few turns of the event loop later. Quiet = no request in flight and
+ * the count unchanged over several turns.
+ */
+async function simSettled(): Promise<number> {
+  let last = -1;
+  let quiet = 0;
+  while (quiet < 5) {
+    await new Promise((r) => setTimeout(r, 10));
+    const s = sim.stats();
+    quiet = s.requests === last && s.inFlight === 0 ? quiet + 1 : 0;
+    last = s.requests;
+  }
+  return last;
+}
 afterAll(async () => {
   await sim.close();
 });
@@ -180,19 +204,112 @@ describe('holdout run against the simulator over loopback, through the real SDK'
     clearInterval(poll);
     expect(first.code).toBe(130);
     expect(first.stderr).toMatch(/resume with: holdout run --resume 1/);
-    const done = rows(db).length;
+    const kept = rows(db);
+    const done = kept.length;
     expect(done).toBeGreaterThan(0);
     expect(done).toBeLessThan(60);
-
-    const before = sim.stats().requests;
+    // A request the first run sent just before Ctrl-C (and then abandoned) can reach the simulator
+    // after runCli returned: count from when the simulator has taken in all of the first run's.
+    const before = await simSettled();
     const second = await runCli(['run', cfg, '--db', db], { env: ENV });
     expect(second.code).toBe(0);
     expect(second.stderr).toMatch(/resuming unfinished run 1/);
-    expect(sim.stats().requests - before).toBe(60 - done);
+    const after = await simSettled();
+    expect(after - before).toBe(60 - done);
     const all = rows(db);
     expect(all).toHaveLength(60);
     expect(new Set(all.map((r) => `${r.record_id}/${r.candidate}/${r.repeat}`)).size).toBe(60);
     expect(new Set(all.map((r) => r.run_id))).toEqual(new Set([1]));
+    // The first run's rows are untouched, and every request the second run sent made a new row.
+    expect(all.slice(0, done)).toEqual(kept);
+    expect(all.slice(done).every((r) => r.attempts === 1)).toBe(true);
+  });
+
+  it('a run stopped while its records were being stored stores the rest on resume, then does all the work', async () => {
+    const dir = tempDir();
+    // 1,200 records: more than one transaction of 1,000, like a large dataset cut short.
+    const sample = readFileSync(join(packageRoot(), 'datasets/sample/records.jsonl'), 'utf8')
+      .trim()
+      .split('\n');
+    const lines: string[] = [];
+    for (let i = 0; lines.length < 1200; i++) {
+      const rec = JSON.parse(sample[i % sample.length]!);
+      rec.id = `${rec.id}-${i}`;
+      lines.push(JSON.stringify(rec));
+    }
+    const dataset = join(dir, 'records.jsonl');
+    writeFileSync(dataset, `${lines.join('\n')}\n`);
+    const cfg = writeConfig(dir, {
+      dataset,
+      concurrency: 64,
+      stream: false,
+      candidates: [{ id: 'a', model: 'sim-instant' }],
+    });
+    const db = join(dir, 'h.db');
+    // What `holdout run` leaves when killed after its first transaction of records: the run row and
+    // 1,000 of its 1,200 records (the same calls as harness/run/start.ts openRun).
+    const config = loadConfig(cfg);
+    const check = await checkDataset(dataset);
+    const store = new Store(db);
+    const runId = store.createRun(
+      {
+        suite: config.suite,
+        configPath: cfg,
+        configJson: JSON.stringify(config),
+        configHash: configHash(config, check.hash),
+        datasetPath: config.dataset,
+        datasetHash: check.hash,
+        recordCount: check.count,
+        repeats: config.repeats,
+        scorersJson: JSON.stringify(config.scorers),
+        createdAt: new Date().toISOString(),
+      },
+      config.candidates.map((c) => ({
+        candidate: c.id,
+        model: c.model,
+        api: c.api,
+        baseUrl: c.base_url,
+        paramsJson: JSON.stringify(c.params),
+        priceJson: JSON.stringify(c.price.standard),
+      })),
+    );
+    const first: NewRecord[] = [];
+    for await (const { record, json } of readRecords(dataset)) {
+      if (first.length === 1000) break;
+      first.push({ id: record.id, api: record.api, tags: record.tags, json });
+    }
+    store.insertRecords(runId, first, 0);
+    store.close();
+
+    sim.reset();
+    const res = await runCli(['run', cfg, '--db', db], { env: ENV });
+    expect(res.stderr).toMatch(/run 1 has 1000 of its 1200 records stored .*storing the rest/);
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stderr).toMatch(/resuming unfinished run 1/);
+    expect(await simSettled()).toBe(1200);
+    const got = queryDb<{ n: number; items: number }>(
+      db,
+      'SELECT count(*) AS n, count(DISTINCT record_id) AS items FROM calls',
+    )[0]!;
+    expect(got).toEqual({ n: 1200, items: 1200 });
+    const recs = queryDb<{ n: number; seqs: number; top: number }>(
+      db,
+      'SELECT count(*) AS n, count(DISTINCT seq) AS seqs, max(seq) AS top FROM records',
+    )[0]!;
+    expect(recs).toEqual({ n: 1200, seqs: 1200, top: 1199 });
+
+    // A dataset changed since the run started cannot complete it: said so, nothing called.
+    const store2 = new Store(db);
+    store2.db.exec(`DELETE FROM scores; DELETE FROM calls; DELETE FROM records WHERE seq >= 1000;
+      UPDATE runs SET status = 'interrupted', finished_at = NULL`);
+    store2.close();
+    writeFileSync(dataset, `${lines.slice(0, 1100).join('\n')}\n`);
+    const changed = await runCli(['run', '--resume', '1', '--db', db], { env: ENV });
+    expect(changed.code).toBe(2);
+    expect(changed.stderr).toMatch(
+      /run 1 has 1000 of its 1200 records stored, and its dataset .* has changed/,
+    );
+    expect(queryDb(db, 'SELECT * FROM calls')).toHaveLength(0);
   });
 
   it('an unknown model stops its candidate at once; nothing is recorded, so a rerun redoes that work', async () => {

@@ -100,7 +100,13 @@ describe('batch output lines', () => {
     expect(r.outcome!.completion).toEqual({
       text: '',
       toolCalls: [{ name: 'f', arguments: '{"a":1}' }],
-      usage: { inputTokens: 100, cachedTokens: 40, outputTokens: 20, reasoningTokens: 8 },
+      usage: {
+        inputTokens: 100,
+        cachedTokens: 40,
+        cacheWriteTokens: 0,
+        outputTokens: 20,
+        reasoningTokens: 8,
+      },
       finishReason: 'tool_calls',
       servedModel: 'gpt-x-2026-01-01',
       serviceTier: 'batch',

@@ -188,11 +188,12 @@ describe('buildReport', () => {
     const c = candidate(buildReport(store, fixture(false)), 'alpha');
     // Call scores: r1 (1 + 0.8)/2 = 0.9, r2 (0 + 0.6)/2 = 0.3, r3 = 1 (unscored judge ignored).
     // mean 2.2/3 = 0.7333333; sd = √((0.1666667² + 0.4333333² + 0.2666667²)/2) = √0.1433333 = 0.3785939
-    // half = qt(0.975, 2)·sd/√3 = 4.3026527 × 0.2185812 = 0.9404793 → [−0.2071460, 1.6738127]
+    // half = qt(0.975, 2)·sd/√3 = 4.3026527 × 0.2185812 = 0.9404793 → [−0.2071460, 1.6738127],
+    // clipped to [0, 1] where scores live → [0, 1].
     expect(c.meanScore.n).toBe(3);
     expect(c.meanScore.mean).toBeCloseTo(0.7333333, 6);
-    expect(c.meanScore.lo).toBeCloseTo(-0.207146, 6);
-    expect(c.meanScore.hi).toBeCloseTo(1.6738127, 6);
+    expect(c.meanScore.lo).toBe(0);
+    expect(c.meanScore.hi).toBe(1);
   });
 
   it('computes latency percentiles, TTFT and tokens per second', () => {
@@ -384,7 +385,7 @@ describe('renderReport', () => {
     const alpha = lines.find((l) => l.startsWith('alpha '))!;
     expect(alpha).toContain('gpt-a');
     expect(alpha).toContain('66.7% [20.8, 93.9]');
-    expect(alpha).toContain('0.733 [-0.207, 1.674]');
+    expect(alpha).toContain('0.733 [0.000, 1.000]');
     expect(alpha).toContain('$0.005350'); // 4 significant digits, never $0.01
     expect(alpha).toContain('$1.07'); // $/1K calls
     // $/pass 0.00535 / 2; p50, p95, p99, tok/s
@@ -405,7 +406,7 @@ describe('renderReport', () => {
     expect(out.startsWith(`## holdout run ${runId}: suite nightly\n`)).toBe(true);
     expect(out).toContain('| candidate | model | n | err |');
     expect(out).toContain(
-      '| alpha | gpt-a | 5 | 1 | 66.7% [20.8, 93.9] | 0.733 [-0.207, 1.674] | \\$0.005350 |',
+      '| alpha | gpt-a | 5 | 1 | 66.7% [20.8, 93.9] | 0.733 [0.000, 1.000] | \\$0.005350 |',
     );
     expect(out).toContain('\\$0.005350'); // $ escaped so GitHub does not start math mode
     expect(out).toContain('### Scorers');
@@ -480,10 +481,10 @@ describe('renderReport', () => {
     // md: right under the heading, with the candidate name's underscore-free text intact
     const md = renderReport(report, 'md').split('\n');
     expect(md[2]).toBe(`> **${SIM} (candidates: beta, judge-model)**`);
-    // csv: a '#' line above the header; the rows also carry a simulated column
+    // csv: the header is the first line (no '#' line above it); the rows carry a simulated column
     const csv = renderReport(report, 'csv');
-    expect(csv.split('\r\n')[0]).toBe(`# ${SIM} (candidates: beta, judge-model)`);
-    const rows = parseCsv(csv.slice(csv.indexOf('\r\n') + 2));
+    expect(csv.startsWith('run_id,')).toBe(true);
+    const rows = parseCsv(csv);
     expect(rows[2]![rows[0]!.indexOf('simulated')]).toBe('true');
     expect(rows[1]![rows[0]!.indexOf('simulated')]).toBe('false');
     // json: the flag and the notice are the first keys

@@ -11,6 +11,17 @@ export interface SimCall {
   /** Visible plus reasoning tokens. */
   outputTokens: number;
   reasoningTokens: number;
+  /** Input tokens written to the prompt cache; reported only by profiles with `cacheWrites`. */
+  cacheWriteTokens?: number;
+}
+
+/** An error sent inside a stream after the headers (status 200) went out. */
+export interface InStreamError {
+  code: string;
+  type: string;
+  message: string;
+  /** Content deltas sent before it. */
+  afterDeltas: number;
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { ChatCompletion, ChatCompletionChunk } from 'openai/resources/chat/completions';
 import type { CompletionUsage } from 'openai/resources/completions';
-import { type SimCall, type StreamPlan, splitDeltas, sseData } from './call.js';
+import { type InStreamError, type SimCall, type StreamPlan, splitDeltas, sseData } from './call.js';
 
 const FINGERPRINT = 'holdout-sim';
 
@@ -9,7 +9,11 @@ export function chatUsage(call: SimCall): CompletionUsage {
     prompt_tokens: call.inputTokens,
     completion_tokens: call.outputTokens,
     total_tokens: call.inputTokens + call.outputTokens,
-    prompt_tokens_details: { cached_tokens: call.cachedTokens, audio_tokens: 0 },
+    prompt_tokens_details: {
+      cached_tokens: call.cachedTokens,
+      ...(call.cacheWriteTokens !== undefined ? { cache_write_tokens: call.cacheWriteTokens } : {}),
+      audio_tokens: 0,
+    },
     completion_tokens_details: {
       reasoning_tokens: call.reasoningTokens,
       audio_tokens: 0,
@@ -42,9 +46,10 @@ export function chatCompletion(call: SimCall): ChatCompletion {
 /**
  * Chunks as the API sends them: a role chunk with empty content, content chunks, a chunk with
  * finish_reason and an empty delta, then (only with include_usage) a `choices: []` chunk carrying
- * usage, every earlier chunk having `usage: null`; then `[DONE]`.
+ * usage, every earlier chunk having `usage: null`; then `[DONE]`. With `error`, the first
+ * `afterDeltas` content chunks, then a chunk that is only `{"error": {...}}`, and the stream ends.
  */
-export function chatStreamPlan(call: SimCall, includeUsage: boolean): StreamPlan {
+export function chatStreamPlan(call: SimCall, includeUsage: boolean, error?: InStreamError): StreamPlan {
   const chunk = (choice: ChatCompletionChunk.Choice | undefined, usage?: CompletionUsage) => {
     const c: ChatCompletionChunk = {
       id: `chatcmpl-${call.hex}`,
@@ -63,6 +68,14 @@ export function chatStreamPlan(call: SimCall, includeUsage: boolean): StreamPlan
 
   const head = delta({ role: 'assistant', content: '', refusal: null });
   const deltas = splitDeltas(call.output).map((content) => delta({ content }));
+  if (error) {
+    const { code, type, message } = error;
+    return {
+      head,
+      deltas: deltas.slice(0, error.afterDeltas),
+      tail: sseData({ error: { message, type, param: null, code } }),
+    };
+  }
   let tail = delta({}, 'stop');
   if (includeUsage) tail += chunk(undefined, chatUsage(call));
   tail += 'data: [DONE]\n\n';

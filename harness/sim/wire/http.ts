@@ -1,4 +1,4 @@
-import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import { HarnessError } from '../../errors.js';
 
 /** Headers every response carries. Rate-limit values are fixed: the simulator does not meter. */
@@ -75,4 +75,36 @@ export function assertLoopback(host: string): void {
       hint: 'Use --host 127.0.0.1, ::1 or localhost.',
     });
   }
+}
+
+/** A host name (as `URL.hostname` gives it) that is this machine: localhost, 127.0.0.0/8 or [::1]. */
+function isLoopbackName(hostname: string): boolean {
+  const h = hostname.toLowerCase().replace(/\.$/, '');
+  return h === 'localhost' || h === '[::1]' || /^127(?:\.\d{1,3}){3}$/.test(h);
+}
+
+/** A `Host` header naming this machine, with an optional port (no URL parse: this runs per call). */
+const LOOPBACK_HOST = /^(?:localhost\.?|127(?:\.\d{1,3}){3}|\[::1\])(?::\d{1,5})?$/i;
+
+/**
+ * Why a request must be refused, or undefined: the simulator serves this machine only. A browser
+ * page on another site can POST to a loopback port (its `Origin` names that site), and a DNS
+ * rebinding attack reaches it under a foreign name (its `Host`); both are refused. Clients that send
+ * neither header (the SDK sends no Origin) pass.
+ */
+export function foreignRequest(headers: IncomingHttpHeaders): string | undefined {
+  const host = headers.host;
+  if (host !== undefined && !LOOPBACK_HOST.test(host)) return 'Host is not a loopback address';
+  const origin = headers.origin;
+  if (origin !== undefined) {
+    let ok = false;
+    try {
+      const u = new URL(origin);
+      ok = (u.protocol === 'http:' || u.protocol === 'https:') && isLoopbackName(u.hostname);
+    } catch {
+      ok = false;
+    }
+    if (!ok) return 'Origin is not a loopback origin';
+  }
+  return undefined;
 }

@@ -5,7 +5,7 @@ import type {
   ResponseStreamEvent,
   ResponseUsage,
 } from 'openai/resources/responses/responses';
-import { type SimCall, type StreamPlan, splitDeltas, sseEvent } from './call.js';
+import { type InStreamError, type SimCall, type StreamPlan, splitDeltas, sseEvent } from './call.js';
 
 /** `output_text` is a convenience the SDK adds client-side; the API never sends it. */
 export type WireResponse = Omit<Response, 'output_text'>;
@@ -13,8 +13,11 @@ export type WireResponse = Omit<Response, 'output_text'>;
 export function responsesUsage(call: SimCall): ResponseUsage {
   return {
     input_tokens: call.inputTokens,
-    // cache_write_tokens is required by the SDK type; the simulator charges no cache writes.
-    input_tokens_details: { cached_tokens: call.cachedTokens, cache_write_tokens: 0 },
+    // cache_write_tokens is required by the SDK type: 0 unless the profile reports cache writes.
+    input_tokens_details: {
+      cached_tokens: call.cachedTokens,
+      cache_write_tokens: call.cacheWriteTokens ?? 0,
+    },
     output_tokens: call.outputTokens,
     output_tokens_details: { reasoning_tokens: call.reasoningTokens },
     total_tokens: call.inputTokens + call.outputTokens,
@@ -29,8 +32,9 @@ function pick<T>(value: unknown, fallback: T): T {
 export function responseObject(
   call: SimCall,
   body: Record<string, unknown>,
-  state: 'in_progress' | 'completed',
+  state: 'in_progress' | 'completed' | 'failed',
   output: ResponseOutputMessage[],
+  error: { code: string; message: string } | null = null,
 ): WireResponse {
   const done = state === 'completed';
   const res: WireResponse = {
@@ -40,7 +44,8 @@ export function responseObject(
     status: state,
     background: false,
     completed_at: done ? Math.floor(Date.now() / 1000) : null,
-    error: null,
+    // The SDK types the code as an enum; the API also sends others here (insufficient_quota).
+    error: error as WireResponse['error'],
     incomplete_details: null,
     instructions: pick<WireResponse['instructions']>(body.instructions, null),
     max_output_tokens: pick<number | null>(body.max_output_tokens, null),
@@ -87,9 +92,16 @@ type Unnumbered<E> = E extends Event ? Omit<E, 'sequence_number'> : never;
 /**
  * The event sequence of a streamed response: created, in_progress, output_item.added,
  * content_part.added, output_text.delta..., output_text.done, content_part.done,
- * output_item.done, completed. Each is sent as `event: <type>` plus `data: <json>`.
+ * output_item.done, completed. Each is sent as `event: <type>` plus `data: <json>`. With `error`:
+ * the first `afterDeltas` deltas, then an `error` event carrying the details nested under `error`
+ * (the shape recorded from the API for an in-stream insufficient_quota), then `response.failed`
+ * whose `response.error` has the code and message.
  */
-export function responsesStreamPlan(call: SimCall, body: Record<string, unknown>): StreamPlan {
+export function responsesStreamPlan(
+  call: SimCall,
+  body: Record<string, unknown>,
+  error?: InStreamError,
+): StreamPlan {
   let seq = 0;
   const ev = (e: Unnumbered<Event>) => sseEvent(e.type, { ...e, sequence_number: seq++ });
   const item_id = `msg_${call.hex}`;
@@ -106,6 +118,19 @@ export function responsesStreamPlan(call: SimCall, body: Record<string, unknown>
   const deltas = splitDeltas(call.output).map((delta) =>
     ev({ type: 'response.output_text.delta', ...at, delta, logprobs: [] }),
   );
+  if (error) {
+    const kept = deltas.slice(0, error.afterDeltas);
+    seq = 4 + kept.length; // the deltas left out do not take a sequence number
+    const { code, type, message } = error;
+    const failed = responseObject(call, body, 'failed', [], { code, message }) as Response;
+    const tail =
+      sseEvent('error', {
+        type: 'error',
+        error: { type, code, message, param: null },
+        sequence_number: seq++,
+      }) + ev({ type: 'response.failed', response: failed });
+    return { head, deltas: kept, tail };
+  }
   const tail =
     ev({ type: 'response.output_text.done', ...at, text: call.output, logprobs: [] }) +
     ev({ type: 'response.content_part.done', ...at, part: outputText(call.output) }) +
