@@ -126,19 +126,46 @@ export async function buildScorers(
   const bound: BoundScorer[] = [];
   // One at a time, in config order: the first bad entry is the one reported.
   for (const [i, spec] of specs.entries()) {
-    const name = spec.name ?? spec.kind;
-    // Factories read only their own options from the spec; the common fields are ours.
-    const factory = SCORER_FACTORIES[spec.kind] as AnyFactory;
-    let scorer: Scorer;
-    try {
-      scorer = await factory.create(name, spec, ctx);
-    } catch (e) {
-      const message = `scorers[${i}] (${spec.kind} "${name}"): ${e instanceof Error ? e.message : String(e)}`;
-      throw new HarnessError('CONFIG_INVALID', message, { cause: e });
-    }
-    bound.push(bindScorer(scorer, { ...spec, name }));
+    const made = await createScorer(i, spec, ctx);
+    if (made instanceof HarnessError) throw made;
+    bound.push(made);
   }
   return bound;
+}
+
+/**
+ * Every problem of every scorer entry, without stopping at the first: what a run checks before it
+ * creates anything, so that one message lists them all. Builds each scorer (a custom module is
+ * loaded) and throws nothing.
+ */
+export async function checkScorers(
+  specs: readonly ScorerSpec[],
+  ctx: ScorerContext & { baseDir: string },
+): Promise<string[]> {
+  const problems: string[] = [];
+  for (const [i, spec] of specs.entries()) {
+    const made = await createScorer(i, spec, ctx);
+    if (made instanceof HarnessError) problems.push(made.message);
+  }
+  return problems;
+}
+
+async function createScorer(
+  i: number,
+  spec: ScorerSpec,
+  ctx: ScorerContext & { baseDir: string },
+): Promise<BoundScorer | HarnessError> {
+  const name = spec.name ?? spec.kind;
+  // Factories read only their own options from the spec; the common fields are ours.
+  const factory = SCORER_FACTORIES[spec.kind] as AnyFactory;
+  let scorer: Scorer;
+  try {
+    scorer = await factory.create(name, spec, ctx);
+  } catch (e) {
+    const message = `scorers[${i}] (${spec.kind} "${name}"): ${e instanceof Error ? e.message : String(e)}`;
+    return new HarnessError('CONFIG_INVALID', message, { cause: e });
+  }
+  return bindScorer(scorer, { ...spec, name });
 }
 
 /** Wraps a scorer with the spec's tag filter, threshold and error capture. Exported for custom scorers. */

@@ -2,9 +2,11 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { ImportInterrupted, importToFile } from '../../datasets/import/index.js';
 import { checkDataset, readRecords } from '../../datasets/jsonl.js';
+import { printable } from '../../datasets/printable.js';
 import { fixedWidth } from '../../results/render/format.js';
 import { readSampleManifest } from '../../datasets/manifest.js';
 import { claimLease, holdLease, type LeaseClaim, type RunLease } from '../../results/store/lease.js';
+import { runNotFound } from '../../results/store/missing.js';
 import type { NewRecord, RunRow, Store } from '../../results/store/store.js';
 import { buildScorers } from '../../scorers/index.js';
 import {
@@ -16,7 +18,14 @@ import {
   submitBatches,
 } from '../batch/index.js';
 import type { Clock } from '../clock.js';
-import { loadConfig, type ResolvedCandidate, type ResolvedConfig, SIMULATOR } from '../config.js';
+import {
+  loadConfig,
+  type ResolvedCandidate,
+  type ResolvedConfig,
+  SIMULATOR,
+  storableConfig,
+  storableUrl,
+} from '../config.js';
 import {
   connectEndpoint,
   endpointClient,
@@ -25,6 +34,7 @@ import {
 } from '../providers/connect.js';
 import { judgeService } from './judge-service.js';
 import type { Provider } from '../providers/provider.js';
+import { preflight } from './preflight.js';
 import { scoreStoredCalls } from './score-pass.js';
 import { HarnessError } from '../errors.js';
 import {
@@ -90,6 +100,8 @@ export function configHash(cfg: ResolvedConfig, datasetHash: string): string {
     price: c.price,
     ...(c.replay ? { replay: true } : {}),
     ...(c.batch ? { batch: true } : {}),
+    ...(c.include_commentary ? { include_commentary: true } : {}),
+    ...(c.data_residency !== undefined ? { data_residency: c.data_residency } : {}),
   });
   const material = {
     suite: cfg.suite,
@@ -103,6 +115,15 @@ export function configHash(cfg: ResolvedConfig, datasetHash: string): string {
     ...(cfg.mode === 'batch' ? { mode: cfg.mode } : {}),
   };
   return createHash('sha256').update(JSON.stringify(material)).digest('hex');
+}
+
+/** The config as the database keeps it: credentials in URLs removed (and said so), the sample's manifest added. */
+type StoredConfig = ResolvedConfig & { credentials_removed?: boolean; sample?: unknown };
+
+function storedConfig(config: ResolvedConfig, sample: unknown): StoredConfig {
+  const storable = storableConfig(config);
+  const removed = JSON.stringify(storable) !== JSON.stringify(config);
+  return { ...storable, ...(removed ? { credentials_removed: true } : {}), ...(sample ? { sample } : {}) };
 }
 
 /** A replay candidate's provider: the runner reads the logged response instead, so this is never called. */
@@ -387,12 +408,14 @@ async function openRun(
 ): Promise<{ run: RunRow; config: ResolvedConfig; lease: RunLease }> {
   if (opts.resume !== undefined) {
     const found = store.getRun(opts.resume);
-    if (!found) throw new HarnessError('RUN_NOT_FOUND', `run ${opts.resume} is not in this database`);
-    const stored = JSON.parse(found.config_json) as ResolvedConfig;
+    if (!found) throw runNotFound(store.db, opts.resume);
+    // The stored config, or the config file given with --resume when it is the same config: the file
+    // has what the database must not (credentials written into a base_url).
+    let config = JSON.parse(found.config_json) as StoredConfig;
     if (opts.configPath) {
-      const config = loadConfig(opts.configPath);
-      const { hash } = await checkDataset(config.dataset);
-      if (configHash(config, hash) !== found.config_hash) {
+      const loaded = loadConfig(opts.configPath);
+      const { hash } = await checkDataset(loaded.dataset);
+      if (configHash(loaded, hash) !== found.config_hash) {
         throw new HarnessError(
           'RUN_MISMATCH',
           `run ${found.id} was made from a different config or dataset than ${opts.configPath}`,
@@ -401,11 +424,19 @@ async function openRun(
           },
         );
       }
+      config = loaded;
+    } else if (config.credentials_removed) {
+      throw new HarnessError(
+        'USAGE',
+        `run ${found.id}'s config had credentials in a base_url, which were not stored with the run`,
+        { hint: `resume it with its config file: holdout run CONFIG --resume ${found.id}` },
+      );
     }
+    await preflight(config, io.env);
     const claim = store.immediate(() => claimLease(store, found.id));
     const lease = holdLease(store, claim);
-    io.stderr.write(`resuming run ${found.id} (suite ${found.suite})\n`);
-    return { run: found, config: stored, lease: await withRecords(store, found, lease, io) };
+    io.stderr.write(`resuming run ${found.id} (suite ${printable(found.suite)})\n`);
+    return { run: found, config, lease: await withRecords(store, found, lease, io) };
   }
   if (!opts.configPath) throw new HarnessError('USAGE', 'give a run config, or --resume <run>');
   const config = loadConfig(opts.configPath);
@@ -429,6 +460,7 @@ async function openRun(
     }
   }
   const dataset = await checkDataset(config.dataset);
+  await preflight(config, io.env);
   const hash = configHash(config, dataset.hash);
   if (!opts.fresh) {
     // Choosing the run and claiming it are one IMMEDIATE transaction: of two processes started on the
@@ -443,11 +475,9 @@ async function openRun(
     if (picked) {
       const lease = holdLease(store, picked.claim);
       io.stderr.write(`resuming unfinished run ${picked.run.id} of the same config (--new starts afresh)\n`);
-      return {
-        run: picked.run,
-        config: JSON.parse(picked.run.config_json) as ResolvedConfig,
-        lease: await withRecords(store, picked.run, lease, io),
-      };
+      // The config just loaded has the same hash as the stored one, and it keeps what the stored one
+      // may have lost (credentials in a base_url).
+      return { run: picked.run, config, lease: await withRecords(store, picked.run, lease, io) };
     }
   }
   // A sample drawn by `holdout sample` travels with the run: its seed, strata and split.
@@ -463,7 +493,7 @@ async function openRun(
       {
         suite: config.suite,
         configPath: opts.configPath,
-        configJson: JSON.stringify(sample ? { ...config, sample } : config),
+        configJson: JSON.stringify(storedConfig(config, sample)),
         configHash: hash,
         datasetPath: config.dataset,
         datasetHash: dataset.hash,
@@ -476,7 +506,7 @@ async function openRun(
         candidate: c.id,
         model: c.model,
         api: c.api,
-        baseUrl: c.base_url,
+        baseUrl: c.base_url === undefined ? undefined : storableUrl(c.base_url),
         paramsJson: JSON.stringify(c.params),
         priceJson: JSON.stringify({ ...c.price.standard, source: c.price.source }),
       })),
