@@ -52,6 +52,10 @@ const ALLOWED: [folder: string, may: string[]][] = [
     ['results/store', 'results/stats', 'results/pairing', 'results/report', 'results/compare'],
   ],
   ['results/render', ['results/stats', 'results/report', 'results/compare', 'results/route']],
+  [
+    'results/view',
+    ['results/store', 'results/report', 'results/compare', 'results/render', 'datasets/record.ts'],
+  ],
 ];
 
 describe('architecture', () => {

@@ -19,6 +19,7 @@ import { type RouteArgs, routeCommand, routeOptions } from './route-command.js';
 import { type RunArgs, runCommand, runOptions } from './run-command.js';
 import { type SampleArgs, sampleCommand, sampleOptions } from './sample-command.js';
 import { type SimArgs, simCommand, simOptions } from './sim-command.js';
+import { type ViewArgs, viewCommand, viewOptions } from './view-command.js';
 
 export interface Io {
   stdout: NodeJS.WritableStream & { isTTY?: boolean };
@@ -74,6 +75,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
     route: (a) => set(routeCommand(a, cio)),
     import: (a) => set(importCommand(a, { stderr: io.stderr, env: io.env, clock, signal })),
     rescore: (a) => set(rescoreCommand(a, cio)),
+    view: (a) => set(viewCommand(a, cio)),
   });
 
   try {
@@ -110,6 +112,7 @@ interface Handlers {
   route(a: RouteArgs): Promise<void>;
   import(a: ImportArgs): Promise<void>;
   rescore(a: RescoreArgs): Promise<void>;
+  view(a: ViewArgs): Promise<void>;
 }
 
 /** The command line as data: parsing runs no work, so tests can check it with stub handlers. */
@@ -171,6 +174,12 @@ export function buildCli(y: Argv, h: Handlers) {
         'evaluate routing policies offline on a run: quality, cost, latency beside every single model and the oracle',
         routeOptions,
         (a) => h.route(a as unknown as RouteArgs),
+      )
+      .command(
+        'view',
+        'browse the database in a local read-only web app (runs, reports, records, comparisons, grades) on 127.0.0.1',
+        viewOptions,
+        (a) => h.view(a as ViewArgs),
       )
       .demandCommand(1, 'name a command: run, demo, report, compare, sim, sample, rescore, import or route')
       .strict()

@@ -50,7 +50,8 @@ const HEAT_STYLE = Array.from({ length: HEAT_STEPS + 1 }, (_, i) => {
   );
 }).join('\n');
 
-const STYLE = `
+/** The report's stylesheet: `holdout view` (results/view/) lays its pages out with it too. */
+export const REPORT_STYLE = `
   :root { color-scheme: light; }
   body { font: 14px/1.45 ${FONT}; color: #1b1b1b; background: #fff; margin: 0 auto; padding: 24px;
     max-width: 1180px; }
@@ -90,8 +91,13 @@ function section(id: string, heading: string, body: string): string {
 
 /** The whole page; `extra` are ready-made sections (e.g. routing) placed before errors and notes. */
 export function renderHtml(r: RunReport, extra: readonly string[] = []): string {
-  const colours = new Map(r.candidates.map((c, i) => [c.candidate, colour(i)]));
   const title = `${r.simulated ? '[SIMULATED] ' : ''}holdout run ${r.run.id} · suite ${r.run.suite}`;
+  return htmlPage(title, REPORT_STYLE, reportSections(r, extra));
+}
+
+/** The page's body: the header (SIMULATED first), then every section; `holdout view` embeds it. */
+export function reportSections(r: RunReport, extra: readonly string[] = []): string[] {
+  const colours = new Map(r.candidates.map((c, i) => [c.candidate, colour(i)]));
   const parts = [
     header(r),
     section('summary', 'Candidates', table(candidateTable(r))),
@@ -126,7 +132,7 @@ export function renderHtml(r: RunReport, extra: readonly string[] = []): string 
   const errors = errorLines(r);
   if (errors.length > 0) parts.push(section('errors', 'Errors by kind', list(errors)));
   if (r.notes.length > 0) parts.push(section('notes', 'Notes', list(r.notes)));
-  return htmlPage(title, STYLE, parts);
+  return parts;
 }
 
 function header(r: RunReport): string {

@@ -188,6 +188,27 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE calls ADD COLUMN cache_write_tokens INTEGER;
   `,
+  // v6: `holdout view` (results/view/). `grades`: a reviewer's pass/fail on one candidate output, with a
+  // note; several per output, the newest (highest id) wins; model scores are never touched.
+  // `calls_errors`: the records page's error filter and its list of kinds, from a run's error rows alone
+  // (partial, so the writes of ok calls do not pay for it). The outcome filters need no new index: they
+  // probe the calls' unique key and the scores' primary key.
+  `
+  CREATE TABLE grades (
+    id          INTEGER PRIMARY KEY,
+    run_id      INTEGER NOT NULL REFERENCES runs (id),
+    record_id   TEXT NOT NULL,
+    candidate   TEXT NOT NULL,
+    repeat      INTEGER NOT NULL,
+    reviewer    TEXT NOT NULL,
+    value       TEXT NOT NULL CHECK (value IN ('pass', 'fail')),
+    note        TEXT NOT NULL DEFAULT '',
+    created_at  TEXT NOT NULL,
+    FOREIGN KEY (run_id, record_id) REFERENCES records (run_id, record_id)
+  );
+  CREATE INDEX grades_output ON grades (run_id, record_id, candidate, repeat, id);
+  CREATE INDEX calls_errors ON calls (run_id, error_kind, record_id) WHERE status = 'error';
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,0 +1,215 @@
+/**
+ * The records page's filter and sort: parsed from the query string, written back to it (every view
+ * is a deep link), and turned into one SQL WHERE / ORDER BY over `records r`. Every value is a bound
+ * parameter; the only text spliced into SQL is our own (column names chosen from a fixed list).
+ *
+ * Outcomes of a candidate on a record, over its repeats (role 'candidate' calls): a call is scored
+ * when any of its scores has a value, and failed when a scored score did not pass. `pass=X`: X has a
+ * scored call on the record and none failed; `fail=X`: a scored call of X failed. `flips=a,b`: the
+ * records `holdout compare` counts as flipped: paired by repeat where both calls are ok and scored,
+ * the numbers of passes differ. An error row carries no scores (the runner never scores one, and the
+ * report counts on it too), so "scored" implies "ok": the outcome filters never read the calls
+ * table's rows, only its unique key (run, record, candidate, repeat, role, aux) and the scores' key.
+ */
+import { HarnessError } from '../../harness/errors.js';
+
+export const PAGE_SIZE = 50;
+
+export type SortKey = 'seq' | 'id' | { metric: 'score' | 'cost' | 'latency'; candidate: string };
+
+export interface RecordFilter {
+  /** tag=k:v, repeatable: every one must hold. */
+  tags: { key: string; value: string }[];
+  pass: string[];
+  fail: string[];
+  /** An error kind, or '*' for any error, on any candidate. */
+  error?: string;
+  /** Records on which this scorer scored (or could not score) a candidate's call. */
+  scorer?: string;
+  flips?: [string, string];
+  /** Text in the stored record (prompt, reference) or in a candidate's output, case-insensitive for ASCII. */
+  q?: string;
+  sort: SortKey;
+  desc: boolean;
+}
+
+export const EMPTY_FILTER: RecordFilter = { tags: [], pass: [], fail: [], sort: 'seq', desc: false };
+
+const METRICS = ['score', 'cost', 'latency'] as const;
+
+function bad(message: string, hint: string): HarnessError {
+  return new HarnessError('USAGE', message, { hint });
+}
+
+/** Reads the filter from a query string; candidates are checked against the run's. */
+export function parseFilter(q: URLSearchParams, candidates: readonly string[]): RecordFilter {
+  const known = (name: string, what: string) => {
+    if (!candidates.includes(name)) {
+      throw bad(
+        `${what}: '${name}' is not a candidate of this run`,
+        `the candidates are ${candidates.join(', ') || '(none)'}`,
+      );
+    }
+    return name;
+  };
+  const tags = q
+    .getAll('tag')
+    .filter((t) => t !== '')
+    .map((t) => {
+      const at = t.indexOf(':');
+      const key = at < 0 ? '' : t.slice(0, at);
+      if (key === '' || /["\\]/.test(key))
+        throw bad(`tag=${t}: expected key:value`, 'e.g. tag=task:classify');
+      return { key, value: t.slice(at + 1) };
+    });
+  const pass = q.getAll('pass').map((c) => known(c, 'pass'));
+  const fail = q.getAll('fail').map((c) => known(c, 'fail'));
+  const f: RecordFilter = { ...EMPTY_FILTER, tags, pass, fail };
+  const error = q.get('error');
+  if (error) f.error = error;
+  const scorer = q.get('scorer');
+  if (scorer) f.scorer = scorer;
+  const flips = q.get('flips');
+  if (flips) {
+    const pair = flips.split(',');
+    if (pair.length !== 2 || pair[0] === pair[1]) {
+      throw bad(`flips=${flips}: expected two candidates`, 'e.g. flips=mini,frontier');
+    }
+    f.flips = [known(pair[0]!, 'flips'), known(pair[1]!, 'flips')];
+  }
+  const text = q.get('q');
+  if (text) f.q = text;
+  const sort = q.get('sort') ?? 'seq';
+  if (sort === 'seq' || sort === 'id') f.sort = sort;
+  else {
+    const at = sort.indexOf(':');
+    const metric = sort.slice(0, at) as (typeof METRICS)[number];
+    if (at < 0 || !METRICS.includes(metric)) {
+      throw bad(`sort=${sort}: unknown column`, 'sort by seq, id, or score:, cost:, latency: a candidate');
+    }
+    f.sort = { metric, candidate: known(sort.slice(at + 1), 'sort') };
+  }
+  f.desc = q.get('dir') === 'desc';
+  return f;
+}
+
+export function sortParam(s: SortKey): string {
+  return typeof s === 'string' ? s : `${s.metric}:${s.candidate}`;
+}
+
+/** The filter as query parameters, in a fixed order; defaults are left out. */
+export function filterParams(f: RecordFilter, withSort = true): [string, string][] {
+  const out: [string, string][] = [];
+  for (const t of f.tags) out.push(['tag', `${t.key}:${t.value}`]);
+  for (const c of f.pass) out.push(['pass', c]);
+  for (const c of f.fail) out.push(['fail', c]);
+  if (f.error !== undefined) out.push(['error', f.error]);
+  if (f.scorer !== undefined) out.push(['scorer', f.scorer]);
+  if (f.flips) out.push(['flips', f.flips.join(',')]);
+  if (f.q !== undefined) out.push(['q', f.q]);
+  if (withSort && f.sort !== 'seq') out.push(['sort', sortParam(f.sort)]);
+  if (withSort && f.desc) out.push(['dir', 'desc']);
+  return out;
+}
+
+export function isFiltered(f: RecordFilter): boolean {
+  return filterParams(f, false).length > 0;
+}
+
+/** A query string ('' or '?…') from parameters. */
+export function queryString(params: readonly [string, string][]): string {
+  const s = new URLSearchParams(params as [string, string][]).toString();
+  return s === '' ? '' : `?${s}`;
+}
+
+/** SQL text with its positional parameters. */
+export interface Sql {
+  text: string;
+  args: unknown[];
+}
+
+const CAND = `c.run_id = r.run_id AND c.record_id = r.record_id AND c.role = 'candidate' AND c.aux = ''`;
+/** A call's pass: NULL when no score of it has a value, else 1 when every valued score passed, else 0. */
+const CALL_PASS = (c: string) =>
+  `(SELECT min(s.passed IS 1) FROM scores s WHERE s.call_id = ${c}.id AND s.value IS NOT NULL)`;
+/**
+ * A candidate's outcome on the record over its repeats: the least of its calls' passes, so 1 when it
+ * has a scored call and none failed, 0 when one failed, NULL when none was scored.
+ */
+const OUTCOME = `(SELECT min(${CALL_PASS('c')}) FROM calls c WHERE ${CAND} AND c.candidate = ?)`;
+
+/** A LIKE pattern matching `s` anywhere, with LIKE's wildcards escaped (ESCAPE '\'). */
+function contains(s: string): string {
+  return `%${s.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
+}
+
+/** `records r` of the run narrowed by the filter: the WHERE clause and its parameters. */
+export function whereSql(runId: number, f: RecordFilter): Sql {
+  const parts = ['r.run_id = ?'];
+  const args: unknown[] = [runId];
+  for (const t of f.tags) {
+    parts.push('json_extract(r.tags_json, ?) IS ?');
+    args.push(`$."${t.key}"`, t.value);
+  }
+  for (const c of f.pass) {
+    parts.push(`${OUTCOME} = 1`);
+    args.push(c);
+  }
+  for (const c of f.fail) {
+    parts.push(`${OUTCOME} = 0`);
+    args.push(c);
+  }
+  if (f.error !== undefined) {
+    // Driven by the run's error rows (partial index calls_errors), not by a probe per record.
+    if (f.error === '*') {
+      parts.push(`r.record_id IN (SELECT c.record_id FROM calls c WHERE c.run_id = ? AND c.status = 'error'
+        AND c.role = 'candidate')`);
+      args.push(runId);
+    } else {
+      parts.push(`r.record_id IN (SELECT c.record_id FROM calls c WHERE c.run_id = ? AND c.status = 'error'
+        AND c.error_kind = ? AND c.role = 'candidate')`);
+      args.push(runId, f.error);
+    }
+  }
+  if (f.scorer !== undefined) {
+    parts.push(
+      `EXISTS (SELECT 1 FROM calls c JOIN scores s ON s.call_id = c.id AND s.scorer = ? WHERE ${CAND})`,
+    );
+    args.push(f.scorer);
+  }
+  if (f.flips) {
+    const [a, b] = f.flips;
+    parts.push(`r.record_id IN (
+      SELECT record_id FROM (
+        SELECT ca.record_id, ${CALL_PASS('ca')} AS pa, ${CALL_PASS('cb')} AS pb
+        FROM calls ca JOIN calls cb ON cb.run_id = ca.run_id AND cb.record_id = ca.record_id
+          AND cb.repeat = ca.repeat AND cb.candidate = ? AND cb.role = 'candidate' AND cb.aux = ''
+        WHERE ca.run_id = ? AND ca.candidate = ? AND ca.role = 'candidate' AND ca.aux = '')
+      WHERE pa IS NOT NULL AND pb IS NOT NULL
+      GROUP BY record_id HAVING sum(pa) <> sum(pb))`);
+    args.push(b, runId, a);
+  }
+  if (f.q !== undefined) {
+    // The body is stored as JSON: search for the text as JSON writes it (quotes, newlines escaped).
+    parts.push(`(r.body_json LIKE ? ESCAPE '\\' OR EXISTS (SELECT 1 FROM calls c WHERE ${CAND}
+      AND c.output LIKE ? ESCAPE '\\'))`);
+    args.push(contains(JSON.stringify(f.q).slice(1, -1)), contains(f.q));
+  }
+  return { text: parts.join('\n  AND '), args };
+}
+
+/** The ORDER BY of the records page: the chosen column (missing values last), then dataset order. */
+export function orderSql(f: RecordFilter): Sql {
+  const dir = f.desc ? 'DESC' : 'ASC';
+  if (f.sort === 'seq') return { text: `r.seq ${dir}`, args: [] };
+  if (f.sort === 'id') return { text: `r.record_id ${dir}, r.seq`, args: [] };
+  const { metric, candidate } = f.sort;
+  const where = `${CAND} AND c.candidate = ?`;
+  const value =
+    metric === 'score'
+      ? `(SELECT avg(s.value) FROM calls c JOIN scores s ON s.call_id = c.id WHERE ${where})`
+      : metric === 'cost'
+        ? `(SELECT sum(c.cost_usd) FROM calls c WHERE ${where})`
+        : `(SELECT avg(c.latency_ms) FROM calls c WHERE ${where} AND c.status = 'ok')`;
+  return { text: `${value} ${dir} NULLS LAST, r.seq`, args: [candidate] };
+}
