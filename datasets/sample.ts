@@ -23,6 +23,7 @@ import type { Clock } from '../harness/clock.js';
 import { HarnessError } from '../harness/errors.js';
 import { mulberry32 } from '../harness/random.js';
 import { readLines, parseRecordLine } from './jsonl.js';
+import { PRIVATE_FILE_MODE } from './import/writer.js';
 import { manifestPathOf, type SampleManifest } from './manifest.js';
 import { printable } from './printable.js';
 import { contentText, type HoldoutRecord } from './record.js';
@@ -488,8 +489,8 @@ export function writeSample(out: string, drawn: DrawnSample, clock: Pick<Clock, 
   const tmpData = `${out}.tmp-${process.pid}`;
   const tmpManifest = `${mPath}.tmp-${process.pid}`;
   try {
-    writeFileSync(tmpData, bytes);
-    writeFileSync(tmpManifest, `${JSON.stringify(manifest, null, 2)}\n`);
+    writeFileSync(tmpData, bytes, { mode: PRIVATE_FILE_MODE });
+    writeFileSync(tmpManifest, `${JSON.stringify(manifest, null, 2)}\n`, { mode: PRIVATE_FILE_MODE });
     renameSync(tmpData, out);
     renameSync(tmpManifest, mPath);
   } catch (err) {

@@ -23,12 +23,14 @@ import { gzipSync } from 'node:zlib';
 import { HarnessError } from '../../harness/errors.js';
 
 const FLUSH_BYTES = 1024 * 1024;
+/** Records hold production prompts: files holdout creates are readable by their owner only. */
+export const PRIVATE_FILE_MODE = 0o600;
 
 /** Writes `text` to `path` through a temp file and a rename. */
 export function writeFileAtomic(path: string, text: string): void {
   const tmp = tempPathFor(path);
   try {
-    writeFileSync(tmp, text);
+    writeFileSync(tmp, text, { mode: PRIVATE_FILE_MODE });
     renameSync(tmp, path);
   } catch (err) {
     rmSync(tmp, { force: true });
@@ -90,7 +92,7 @@ export interface OutputWriter {
 /** Opens a file for writing; a refusal (permissions, full disk) is the user's to fix, not a bug. */
 function openForWrite(path: string, flags: string, out: string): number {
   try {
-    return openSync(path, flags);
+    return openSync(path, flags, PRIVATE_FILE_MODE);
   } catch (err) {
     throw new HarnessError('USAGE', `cannot write ${out}: ${(err as NodeJS.ErrnoException).code ?? err}`, {
       cause: err,

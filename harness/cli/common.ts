@@ -4,7 +4,7 @@
  */
 import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { openStore, type Store } from '../../results/store/store.js';
+import { openStore, type Store, type StoreOptions } from '../../results/store/store.js';
 import type { Clock } from '../clock.js';
 import { HarnessError } from '../errors.js';
 import { defaultDbPath } from '../paths.js';
@@ -20,6 +20,9 @@ export interface CommandIo {
 
 export const REPORT_FORMATS = ['table', 'md', 'json', 'csv', 'html'] as const;
 export type ReportFormat = (typeof REPORT_FORMATS)[number];
+
+/** How read commands open the database (report, compare, route, view). */
+export const READING: StoreOptions = { mustExist: true, readOnly: 'auto' };
 
 export const DB_OPTION = {
   type: 'string',
@@ -43,9 +46,17 @@ export function checkConcurrency(value: number | undefined, command?: string): v
   }
 }
 
-/** Opens the database, runs `fn`, and closes it whatever happens. */
-export async function withStore<T>(db: string | undefined, fn: (store: Store) => Promise<T> | T): Promise<T> {
-  const store = openStore(db ?? defaultDbPath());
+/**
+ * Opens the database, runs `fn`, and closes it whatever happens. Commands that only read pass
+ * `READING`: a missing file is an error (never a new empty database) and a file this process may
+ * not write is opened read-only.
+ */
+export async function withStore<T>(
+  db: string | undefined,
+  fn: (store: Store) => Promise<T> | T,
+  opts: StoreOptions = {},
+): Promise<T> {
+  const store = openStore(db ?? defaultDbPath(), opts);
   try {
     return await fn(store);
   } finally {
@@ -93,4 +104,9 @@ export function writeOutput(
     }
     io.stderr.write(`${what} written to ${out}\n`);
   } else io.stdout.write(endLine && !text.endsWith('\n') ? `${text}\n` : text);
+}
+
+/** `withStore` for commands that only read: see READING. */
+export function readStore<T>(db: string | undefined, fn: (store: Store) => Promise<T> | T): Promise<T> {
+  return withStore(db, fn, READING);
 }

@@ -17,7 +17,7 @@ import {
 } from '../../results/render/compare-text.js';
 import type { Store } from '../../results/store/store.js';
 import { HarnessError } from '../errors.js';
-import { type CommandIo, checkOutPath, DB_OPTION, usageError, withStore, writeOutput } from './common.js';
+import { type CommandIo, checkOutPath, DB_OPTION, usageError, readStore, writeOutput } from './common.js';
 
 export interface CompareArgs {
   db?: string;
@@ -143,7 +143,7 @@ export function exitCodeOf(c: Pick<Comparison, 'verdict'>, failOnInconclusive: b
 
 /** Runs the comparison; returns the exit code. Data goes to stdout (or --out), messages to stderr. */
 export function compareCommand(a: CompareArgs, io: CommandIo): Promise<number> {
-  return withStore(a.db, (store) => gate(store, a, io));
+  return readStore(a.db, (store) => gate(store, a, io));
 }
 
 function gate(store: Store, a: CompareArgs, io: CommandIo): number {

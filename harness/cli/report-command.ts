@@ -18,7 +18,7 @@ import {
   REPORT_FORMATS,
   type ReportFormat,
   usageError,
-  withStore,
+  readStore,
   writeOutput,
 } from './common.js';
 
@@ -78,7 +78,7 @@ export function reportOptions(c: Argv) {
 }
 
 export function reportCommand(a: ReportArgs, io: CommandIo): Promise<number> {
-  return withStore(a.db, async (store) => {
+  return readStore(a.db, async (store) => {
     if (a.trend) {
       // Every run of the suite, oldest first: --suite, else the suite of the given or latest run.
       const suite = a.suite ?? (a.run === undefined ? store.latestRun() : store.getRun(a.run))?.suite;

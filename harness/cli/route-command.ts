@@ -8,7 +8,7 @@ import { checkSplitFraction, parseSplitKey } from '../../datasets/split.js';
 import { COMPARE_DEFAULTS } from '../../results/compare/compare.js';
 import { ROUTE_FORMATS, type RouteFormat, renderRoute } from '../../results/render/route-text.js';
 import { evaluateRouting, type RoutingRequest, SIDE_CHOICES } from '../route/evaluate.js';
-import { type CommandIo, checkOutPath, usageError, withStore, writeOutput } from './common.js';
+import { type CommandIo, checkOutPath, usageError, readStore, writeOutput } from './common.js';
 
 const usage = (message: string) => usageError(message, 'route');
 
@@ -96,7 +96,7 @@ export function routeOptions(c: Argv) {
 
 /** Runs `holdout route`; returns the exit code (0, or 130 when interrupted). */
 export function routeCommand(a: RouteArgs, io: CommandIo): Promise<number> {
-  return withStore(a.db, async (store) => {
+  return readStore(a.db, async (store) => {
     const result = await evaluateRouting(store, a, io);
     if (result === 'interrupted') return 130;
     writeOutput(io, renderRoute(result, a.format), a.out, 'routing evaluation', false);

@@ -2,9 +2,11 @@
  * `holdout run <config>` (and `--resume N`, `--dry-run`): parses the flags, hands the run to the run
  * machinery (harness/run/start.ts), then prints the run's report and says how it ended.
  */
+import { dirname, resolve } from 'node:path';
 import type { Argv } from 'yargs';
 import { buildReport } from '../../results/report/report.js';
 import { renderReport } from '../../results/render/report-text.js';
+import { readYamlFile } from '../config.js';
 import { dryRunCommand, renderEstimate, runCommand as executeRun } from '../run/start.js';
 import {
   type CommandIo,
@@ -78,45 +80,67 @@ export async function runCommand(a: RunArgs, io: CommandIo): Promise<number> {
     io.stdout.write(renderEstimate(estimate, a.budget ?? config.budget_usd));
     return 0;
   }
-  return withStore(a.db, async (store) => {
-    const outcome = await executeRun(
-      store,
-      {
-        configPath: a.config,
-        resume: a.resume,
-        fresh: a.new,
-        retryErrors: a.retryErrors,
-        concurrency: a.concurrency,
-        budgetUsd: a.budget,
-      },
-      { stderr: io.stderr, env: io.env, clock: io.clock, signal: io.signal },
-    );
-    const s = outcome.summary;
-    if (s.aborted) {
-      io.stderr.write(
-        `run ${outcome.runId} interrupted after ${s.done}/${s.total} calls; every finished call is saved.\n`,
+  // A resumed run must already be in the database: a mistyped --db is an error, not a new file.
+  const db = a.db ?? dbOfConfig(a.config);
+  return withStore(
+    db,
+    async (store) => {
+      const outcome = await executeRun(
+        store,
+        {
+          configPath: a.config,
+          resume: a.resume,
+          fresh: a.new,
+          retryErrors: a.retryErrors,
+          concurrency: a.concurrency,
+          budgetUsd: a.budget,
+        },
+        { stderr: io.stderr, env: io.env, clock: io.clock, signal: io.signal },
       );
-      io.stderr.write(`resume with: holdout run --resume ${outcome.runId}${a.db ? ` --db ${a.db}` : ''}\n`);
-      return 130;
-    }
-    writeOutput(io, renderReport(buildReport(store, outcome.runId), a.format), undefined, 'report');
-    for (const [id, why] of Object.entries(s.stopped))
-      io.stderr.write(`candidate ${id} stopped early: ${why}\n`);
-    if (s.budgetReached) {
-      const spent = store.db
-        .prepare('SELECT coalesce(sum(cost_usd), 0) FROM calls WHERE run_id = ?')
-        .pluck()
-        .get(outcome.runId) as number;
-      io.stderr.write(
-        `run ${outcome.runId} stopped at its budget: $${spent.toFixed(4)} spent (candidates and judges); ` +
-          'raise budget_usd (or pass --budget) and rerun to resume it\n',
-      );
-      return 1;
-    }
-    if (!s.complete) {
-      io.stderr.write(`run ${outcome.runId} is incomplete (${s.done}/${s.total}); rerun to resume it\n`);
-      return 1;
-    }
-    return 0;
-  });
+      const s = outcome.summary;
+      if (s.aborted) {
+        io.stderr.write(
+          `run ${outcome.runId} interrupted after ${s.done}/${s.total} calls; every finished call is saved.\n`,
+        );
+        io.stderr.write(`resume with: holdout run --resume ${outcome.runId}${db ? ` --db ${db}` : ''}\n`);
+        return 130;
+      }
+      writeOutput(io, renderReport(buildReport(store, outcome.runId), a.format), undefined, 'report');
+      for (const [id, why] of Object.entries(s.stopped))
+        io.stderr.write(`candidate ${id} stopped early: ${why}\n`);
+      if (s.budgetReached) {
+        const spent = store.db
+          .prepare('SELECT coalesce(sum(cost_usd), 0) FROM calls WHERE run_id = ?')
+          .pluck()
+          .get(outcome.runId) as number;
+        io.stderr.write(
+          `run ${outcome.runId} stopped at its budget: $${spent.toFixed(4)} spent (candidates and judges); ` +
+            'raise budget_usd (or pass --budget) and rerun to resume it\n',
+        );
+        return 1;
+      }
+      if (!s.complete) {
+        io.stderr.write(`run ${outcome.runId} is incomplete (${s.done}/${s.total}); rerun to resume it\n`);
+        return 1;
+      }
+      return 0;
+    },
+    a.resume !== undefined && a.config === undefined ? { mustExist: true } : {},
+  );
+}
+
+/**
+ * The run config's own `db:` (relative to the config file), when --db is not given: flags win over
+ * the config, the config over the default (results/holdout.db).
+ */
+function dbOfConfig(configPath: string | undefined): string | undefined {
+  if (configPath === undefined) return undefined;
+  let raw: unknown;
+  try {
+    raw = readYamlFile(configPath, 'config');
+  } catch {
+    return undefined; // the run reads the config again and reports what is wrong with it
+  }
+  const db = (raw as { db?: unknown } | null)?.db;
+  return typeof db === 'string' && db !== '' ? resolve(dirname(configPath), db) : undefined;
 }

@@ -1,14 +1,8 @@
-/**
- * `holdout view`: a local web app over the database (results/view/): runs, a run's report, its
- * records filtered and sorted, each record's evidence, comparisons, and reviewers' grades. Served on
- * 127.0.0.1 until Ctrl-C; prints the URL.
- */
-import { existsSync } from 'node:fs';
 import type { Argv } from 'yargs';
 import { startViewServer, VIEW_HOST, type ViewServer } from '../../results/view/server.js';
 import { HarnessError } from '../errors.js';
 import { defaultDbPath } from '../paths.js';
-import { type CommandIo, DB_OPTION, usageError, withStore } from './common.js';
+import { type CommandIo, DB_OPTION, usageError, readStore } from './common.js';
 
 export interface ViewArgs {
   db?: string;
@@ -29,12 +23,7 @@ export function viewOptions(c: Argv) {
 export async function viewCommand(a: ViewArgs, io: CommandIo): Promise<number> {
   const path = a.db ?? defaultDbPath();
   // Viewing never creates a database: a mistyped path is an error, not an empty page.
-  if (!existsSync(path)) {
-    throw new HarnessError('STORE_OPEN', `no database at ${path}`, {
-      hint: 'run `holdout demo` or `holdout run <config>` first, or point --db at a database',
-    });
-  }
-  return withStore(path, async (store) => {
+  return readStore(path, async (store) => {
     let server: ViewServer;
     try {
       server = await startViewServer(store, {

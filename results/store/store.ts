@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { HarnessError } from '../../harness/errors.js';
@@ -161,29 +161,66 @@ export class Store {
   private readonly stmts;
   private readonly recordTx: (call: CallRow, scores: ScoreRow[], replace: boolean) => number;
 
-  constructor(path: string) {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  /** Opened read-only: the file is not writable by this process and the command only reads. */
+  readonly readOnly: boolean;
+
+  constructor(path: string, opts: StoreOptions = {}) {
+    const memory = path === ':memory:';
+    const exists = memory || existsSync(path);
+    if (!exists && opts.mustExist) {
+      throw new HarnessError('STORE_OPEN', `no database at ${path}`, {
+        hint: 'run `holdout demo` or `holdout run <config>` first, or point --db at an existing database',
+      });
+    }
+    if (!exists) createPrivateFile(path);
+    this.readOnly =
+      !memory && (opts.readOnly === true || (opts.readOnly === 'auto' && exists && !isWritable(path)));
     try {
-      this.db = new Database(path);
+      this.db = new Database(path, this.readOnly ? { readonly: true, fileMustExist: true } : {});
     } catch (err) {
       throw new HarnessError('STORE_OPEN', `cannot open database ${path}: ${(err as Error).message}`, {
         cause: err,
       });
     }
     this.path = path;
-    // First: another process may hold the write lock (a run, or a migration) while this one opens.
-    this.db.pragma('busy_timeout = 5000');
-    this.write(() => {
-      this.enableWal();
-      // NORMAL is durable against a process crash in WAL mode (only an OS crash can lose the last commits).
-      this.db.pragma('synchronous = NORMAL');
-      this.db.pragma('foreign_keys = ON');
-      // Checkpoint less often: a run rewrites the same index pages many times between checkpoints.
-      this.db.pragma('wal_autocheckpoint = 10000');
-      this.migrate(path);
-    });
+    try {
+      // First: another process may hold the write lock (a run, or a migration) while this one opens.
+      this.db.pragma('busy_timeout = 5000');
+      if (this.readOnly) {
+        this.db.pragma('foreign_keys = ON');
+        this.checkReadableVersion(path);
+      } else {
+        this.write(() => {
+          this.enableWal();
+          // NORMAL is durable against a process crash in WAL mode (only an OS crash can lose the last commits).
+          this.db.pragma('synchronous = NORMAL');
+          this.db.pragma('foreign_keys = ON');
+          // Checkpoint less often: a run rewrites the same index pages many times between checkpoints.
+          this.db.pragma('wal_autocheckpoint = 10000');
+          this.migrate(path);
+        });
+      }
+    } catch (err) {
+      this.db.close();
+      throw notADatabase(err, path);
+    }
     this.stmts = this.prepare();
     this.recordTx = this.makeRecordTx();
+  }
+
+  /** A read-only file cannot be migrated: it must already have this holdout's schema. */
+  private checkReadableVersion(path: string): void {
+    const version = this.db.pragma('user_version', { simple: true }) as number;
+    if (version === SCHEMA_VERSION) return;
+    throw new HarnessError(
+      'STORE_VERSION',
+      version > SCHEMA_VERSION
+        ? `${path} has schema version ${version}, newer than this holdout understands (${SCHEMA_VERSION}); upgrade holdout`
+        : `${path} is read-only and has schema version ${version}; this holdout reads version ${SCHEMA_VERSION} and cannot upgrade a file it may not write`,
+      {
+        hint: 'open it once with write access (any holdout command upgrades it), or upgrade a writable copy',
+      },
+    );
   }
 
   /**
@@ -569,8 +606,58 @@ export class Store {
   }
 }
 
-export function openStore(path: string): Store {
-  return new Store(path);
+export interface StoreOptions {
+  /** Refuse a path with no file (read commands: a mistyped --db must not become an empty database). */
+  mustExist?: boolean;
+  /** true: read-only; 'auto': read-only when the file is not writable by this process (read commands). */
+  readOnly?: 'auto' | true;
+}
+
+export function openStore(path: string, opts: StoreOptions = {}): Store {
+  return new Store(path, opts);
+}
+
+/**
+ * A new database file, created empty and readable by its owner only (0600): it will hold production
+ * prompts and outputs. SQLite gives its -wal and -shm files the same permissions.
+ */
+function createPrivateFile(path: string): void {
+  mkdirSync(dirname(path), { recursive: true });
+  try {
+    closeSync(openSync(path, 'wx', 0o600));
+  } catch (err) {
+    // Another process created it first: theirs is as good.
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
+      throw new HarnessError('STORE_OPEN', `cannot create database ${path}: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+  }
+}
+
+function isWritable(path: string): boolean {
+  try {
+    accessSync(path, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** "file is not a database" and its kin from the first statement: the --db names something else. */
+function notADatabase(err: unknown, path: string): unknown {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') {
+    return new HarnessError(
+      'STORE_OPEN',
+      `${path} is not a holdout database (SQLite: ${(err as Error).message})`,
+      {
+        cause: err,
+        hint: 'point --db at the database holdout wrote (default results/holdout.db)',
+      },
+    );
+  }
+  return storeWriteError(err, path);
 }
 
 /**
@@ -588,6 +675,12 @@ export function storeWriteError(err: unknown, path: string): unknown {
       `the disk holding ${path} is full (SQLite: ${why}): the last write was not stored; everything committed before it is kept`,
       { cause: err, exitCode: 1, hint: 'free some disk space, then run the same command again to resume' },
     );
+  }
+  if (code === 'SQLITE_READONLY') {
+    return new HarnessError('STORE_WRITE', `cannot write to ${path}: the database is read-only (${why})`, {
+      cause: err,
+      hint: 'this command stores what it computes: give it a writable database (or a writable copy)',
+    });
   }
   if (code.startsWith('SQLITE_IOERR')) {
     return new HarnessError(

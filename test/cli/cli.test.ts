@@ -120,7 +120,7 @@ describe('holdout CLI', () => {
       exec(process.execPath, [bin, 'report', '--db', join(dir, 'empty.db')]),
     ).rejects.toMatchObject({
       code: 2,
-      stderr: expect.stringMatching(/no runs in this database yet/),
+      stderr: expect.stringMatching(/no database at .*empty\.db/),
     });
   });
 });

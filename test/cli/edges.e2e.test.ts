@@ -3,7 +3,15 @@
  * before any work (nothing written, no run created), and SIGTERM stops a run like Ctrl-C.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packageRoot } from '../../harness/paths.js';
@@ -100,7 +108,6 @@ describe('--out is checked before any work', () => {
     const out = join(dir, 'r.md');
     const res = await runCli(['report', '--format', 'md', '--db', db, '--out', out]);
     expect(res.code, res.stderr).toBe(0);
-    const { statSync } = await import('node:fs');
     expect(statSync(out).mode & 0o777).toBe(0o600);
   });
 });
@@ -147,6 +154,78 @@ describe('a run id the database does not have', () => {
       await runCli([...argv, '--db', db]),
       /run 99 is not in this database\nhint: its runs: 1 \(edges, finished\)/,
     );
+  });
+});
+
+describe('the database', () => {
+  it.each([
+    ['report', ['report']],
+    ['compare', ['compare', '--baseline', 'a', '--candidate', 'b']],
+    ['route', ['route', 'POLICY']],
+    ['run --resume', ['run', '--resume', '1']],
+  ])('%s on a mistyped --db: exit 2, and no file is created', async (_name, args) => {
+    const typo = join(tempDir(), 'typo.db');
+    const argv = args.map((a) => (a === 'POLICY' ? policy : a));
+    expectUsage(await runCli([...argv, '--db', typo], { env: ENV }), /no database at .*typo\.db/);
+    expect(existsSync(typo)).toBe(false);
+  });
+
+  it('a --db that is not a SQLite file: exit 2 naming it', async () => {
+    const notDb = join(tempDir(), 'notes.txt');
+    writeFileSync(
+      notDb,
+      'this is not a database, just some text that is long enough to have a header\n'.repeat(20),
+    );
+    expectUsage(await runCli(['report', '--db', notDb]), /notes\.txt is not a holdout database/);
+  });
+
+  it('report and compare read a database opened read-only; a write there is a clear error', async () => {
+    const { openStore } = await import('../../results/store/store.js');
+    const { buildReport } = await import('../../results/report/report.js');
+    const { buildComparison } = await import('../../results/compare/compare.js');
+    const copy = join(tempDir(), 'ro.db');
+    copyFileSync(db, copy);
+    const s = openStore(copy, { mustExist: true, readOnly: true });
+    try {
+      expect(s.readOnly).toBe(true);
+      expect(buildReport(s, 1).candidates.map((c) => c.candidate)).toEqual(['a', 'b']);
+      expect(
+        buildComparison(s, { runId: 1, candidate: 'a' }, { runId: 1, candidate: 'b' }).verdict,
+      ).toBeDefined();
+      expect(() => s.setRunStatus(1, 'finished')).toThrow(/the database is read-only/);
+    } finally {
+      s.close();
+    }
+  });
+
+  it.skipIf(process.getuid?.() === 0)(
+    'read commands work on a file they may not write (chmod 444)',
+    async () => {
+      const copy = join(tempDir(), 'ro.db');
+      copyFileSync(db, copy);
+      chmodSync(copy, 0o444);
+      for (const args of [
+        ['report'],
+        ['compare', '--baseline', 'a', '--candidate', 'b'],
+        ['route', policy],
+      ]) {
+        const res = await runCli([...args, '--db', copy]);
+        expect([0, 1]).toContain(res.code);
+        expect(res.stderr).not.toMatch(/readonly|unexpected error/);
+      }
+    },
+  );
+
+  it('a new database is readable by its owner only, and the db: of a config is honoured', async () => {
+    const d = tempDir();
+    const cfg = config(join(d, 'run.yaml'), sampleSlice(d, 4), 'sim-fast');
+    writeFileSync(cfg, `db: nested/own.db\n${readFileSync(cfg, 'utf8')}`);
+    const res = await runCli(['run', cfg], { env: ENV });
+    expect(res.code, res.stderr).toBe(0);
+    const file = join(d, 'nested', 'own.db');
+    expect(existsSync(file)).toBe(true);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(queryDb<{ n: number }>(file, 'SELECT count(*) AS n FROM calls')[0]!.n).toBe(8);
   });
 });
 
