@@ -21,6 +21,38 @@ const one = async (entry: Omit<ScorerSpecInput & { kind: 'module' }, 'kind'>) =>
   return bound!;
 };
 
+/** One scripted candidate answering `output` to every record of the run, scored by `scorers`. */
+function runOneCandidate(
+  store: Parameters<typeof runEval>[1]['store'],
+  runId: number,
+  scorers: Parameters<typeof runEval>[1]['scorers'],
+  output: string,
+) {
+  return runEval(
+    {
+      runId,
+      candidates: [
+        {
+          id: 'c',
+          model: 'c-model',
+          api: 'chat',
+          params: {},
+          concurrency: 1,
+          price: resolvePrice('gpt-5.4-mini')!,
+          provider: scriptedProvider([() => completion(output)]),
+        },
+      ],
+      repeats: 1,
+      concurrency: 2,
+      maxRetries: 0,
+      timeoutMs: 1000,
+      stream: false,
+      retryErrors: false,
+    },
+    { store, scorers, clock: fakeClock() },
+  );
+}
+
 describe('module: loading', () => {
   it('fills in the default export and rejects unknown keys', () => {
     expect(ScorerSpec.parse({ kind: 'module', path: 'x.ts' })).toEqual({
@@ -96,29 +128,7 @@ describe('module: loading', () => {
       { kind: 'module', path: 'throwing.mjs', name: 'buggy' },
       { kind: 'module', path: 'length-factory.ts', name: 'short', options: { max_words: 1 } },
     );
-    const s = await runEval(
-      {
-        runId,
-        candidates: [
-          {
-            id: 'c',
-            model: 'c-model',
-            api: 'chat',
-            params: {},
-            concurrency: 1,
-            price: resolvePrice('gpt-5.4-mini')!,
-            provider: scriptedProvider([() => completion('two words')]),
-          },
-        ],
-        repeats: 1,
-        concurrency: 2,
-        maxRetries: 0,
-        timeoutMs: 1000,
-        stream: false,
-        retryErrors: false,
-      },
-      { store, scorers, clock: fakeClock() },
-    );
+    const s = await runOneCandidate(store, runId, scorers, 'two words');
     expect(s).toMatchObject({ done: 2, errors: 0, complete: true });
     const rows = store.db
       .prepare('SELECT scorer, value, passed, detail FROM scores ORDER BY call_id, scorer')
@@ -139,29 +149,7 @@ describe('module: a score() that never settles', () => {
       { kind: 'module', path: 'hanging.mjs', name: 'stuck', timeout_ms: 50 },
       { kind: 'module', path: 'exact-words.js', name: 'words' },
     );
-    const s = await runEval(
-      {
-        runId,
-        candidates: [
-          {
-            id: 'c',
-            model: 'c-model',
-            api: 'chat',
-            params: {},
-            concurrency: 1,
-            price: resolvePrice('gpt-5.4-mini')!,
-            provider: scriptedProvider([() => completion('the cat sat')]),
-          },
-        ],
-        repeats: 1,
-        concurrency: 2,
-        maxRetries: 0,
-        timeoutMs: 1000,
-        stream: false,
-        retryErrors: false,
-      },
-      { store, scorers, clock: fakeClock() },
-    );
+    const s = await runOneCandidate(store, runId, scorers, 'the cat sat');
     expect(s).toMatchObject({ errors: 0, complete: true });
     const rows = store.db.prepare('SELECT scorer, value, detail FROM scores ORDER BY call_id, scorer').all();
     expect(rows).toContainEqual({
