@@ -37,8 +37,33 @@ export const ProductionResponse = z.looseObject({
   latency_ms: z.number().nonnegative().optional(),
 });
 
+/** Whether a string is well-formed UTF-16: no lone surrogate (Node 20's `String.prototype.isWellFormed`). */
+export function isWellFormed(s: string): boolean {
+  return (s as string & { isWellFormed(): boolean }).isWellFormed();
+}
+
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/** `s` with each lone surrogate written as its `\udxxx` escape: printed raw it would become U+FFFD. */
+export function escapeLoneSurrogates(s: string): string {
+  return s.replace(LONE_SURROGATE, (c) => `\\u${c.charCodeAt(0).toString(16)}`);
+}
+
+/**
+ * A record id: SQLite stores text as UTF-8, where a lone surrogate (`"\ud800x"`, valid in JSON) has no
+ * encoding and becomes U+FFFD, so an id that is not well-formed UTF-16 would read back as another
+ * string and its calls would never pair with its record. Refused where records are read.
+ */
+const RecordId = z
+  .string()
+  .min(1)
+  .refine(isWellFormed, {
+    error: (issue) =>
+      `"${escapeLoneSurrogates(String(issue.input))}" is not well-formed UTF-16 (a lone surrogate): the database would store it altered; give the record another id`,
+  });
+
 export const HoldoutRecord = z.looseObject({
-  id: z.string().min(1),
+  id: RecordId,
   timestamp: z.string().optional(),
   tags: z.record(z.string(), z.string()).default({}),
   /** Which API the request body belongs to. */

@@ -243,69 +243,20 @@ export function resolveConfig(raw: unknown, path: string): ResolvedConfig {
   }
   const cfg = parsed.data;
   const problems: string[] = [];
-  const resolveEndpoints = (list: CandidateConfig[], field: string) => {
-    const seen = new Map<string, number>();
-    return list.map((c, i): ResolvedCandidate => {
-      if (seen.has(c.id))
-        problems.push(`${field}[${i}].id: "${c.id}" is already used by ${field}[${seen.get(c.id)}]`);
-      seen.set(c.id, i);
-      const region = residencyRegionOf(c.base_url);
-      if (c.data_residency && c.base_url !== undefined && region !== c.data_residency) {
-        problems.push(
-          `${field}[${i}].data_residency: "${c.data_residency}" sends calls to https://${c.data_residency}.api.openai.com/v1; drop base_url (${c.base_url}) or make it that host`,
-        );
-      }
-      const batched = c.batch || (field === 'candidates' && cfg.mode === 'batch' && !c.replay);
-      if (c.include_commentary !== undefined && (c.replay || batched)) {
-        problems.push(
-          `${field}[${i}].include_commentary: applies to live calls only, not to ${c.replay ? 'a replay' : 'a batch'} candidate (its output is the final answer)`,
-        );
-      }
-      const price = resolvePrice(c.model, c.price, { regional: (c.data_residency ?? region) !== undefined });
-      if (!price) {
-        problems.push(
-          `${field}[${i}].price: no bundled price for model "${c.model}"; give price: {input, cached_input, output} in USD per 1M tokens (cache_write and priority optional)`,
-        );
-      }
-      return {
-        ...c,
-        price: price ?? { standard: { input: 0, cached_input: 0, output: 0 }, source: 'missing' },
-      };
-    });
-  };
-  const candidates = resolveEndpoints(cfg.candidates, 'candidates');
-  const judges = resolveEndpoints(cfg.judges, 'judges');
+  const candidates = resolveEndpoints(cfg.candidates, 'candidates', problems, cfg.mode);
+  const judges = resolveEndpoints(cfg.judges, 'judges', problems);
   cfg.candidates.forEach((c, i) => {
     if (c.batch && c.replay) {
       problems.push(`candidates[${i}].batch: a replay candidate makes no calls, so it cannot be batched`);
     }
   });
-  cfg.judges.forEach((j, i) => {
-    if (j.batch) problems.push(`judges[${i}].batch: judges are called live; only candidates can be batched`);
-  });
-  cfg.scorers.forEach((s, i) => {
-    if ('judge' in s && !judges.some((j) => j.id === s.judge)) {
-      const declared = judges.map((j) => j.id).join(', ') || 'none';
-      problems.push(
-        `scorers[${i}].judge: "${s.judge}" is not declared under judges: (declared: ${declared})`,
-      );
-    }
-    if ('baseline' in s && !candidates.some((c) => c.id === s.baseline)) {
-      problems.push(
-        `scorers[${i}].baseline: "${s.baseline}" is not a candidate (candidates: ${candidates.map((c) => c.id).join(', ')})`,
-      );
-    }
-  });
-  const names = new Map<string, number>();
-  cfg.scorers.forEach((s, i) => {
-    const name = s.name ?? s.kind;
-    if (names.has(name)) {
-      problems.push(
-        `scorers[${i}].name: "${name}" is already used by scorers[${names.get(name)}]; give each a unique name`,
-      );
-    }
-    names.set(name, i);
-  });
+  checkJudgesLive(cfg.judges, problems);
+  checkScorers(
+    cfg.scorers,
+    judges.map((j) => j.id),
+    candidates.map((c) => c.id),
+    problems,
+  );
   const baseDir = dirname(resolve(path));
   let importSpec: ImportSpec | undefined;
   if (cfg.import) {
@@ -336,12 +287,7 @@ export function resolveConfig(raw: unknown, path: string): ResolvedConfig {
       }
     }
   }
-  if (problems.length > 0) {
-    throw new HarnessError(
-      'CONFIG_INVALID',
-      `${path} has invalid fields:\n${problems.map((p) => `  ✖ ${p}`).join('\n')}`,
-    );
-  }
+  if (problems.length > 0) throw invalidFields(path, problems);
   return {
     ...cfg,
     import: importSpec,
@@ -349,11 +295,160 @@ export function resolveConfig(raw: unknown, path: string): ResolvedConfig {
     judges,
     baseDir,
     dataset: resolve(baseDir, cfg.dataset),
-    simulator: cfg.simulator && {
-      answer_key: cfg.simulator.answer_key && resolve(baseDir, cfg.simulator.answer_key),
-      profiles: cfg.simulator.profiles && resolve(baseDir, cfg.simulator.profiles),
-    },
+    simulator: resolveSimulator(cfg.simulator, baseDir),
   };
+}
+
+/**
+ * Prices and checks candidates or judges (`field` names the list in messages), adding what is wrong
+ * to `problems`. `mode` is the run's: `batch` batches every candidate that is not a replay.
+ */
+function resolveEndpoints(
+  list: CandidateConfig[],
+  field: 'candidates' | 'judges',
+  problems: string[],
+  mode?: RunConfig['mode'],
+): ResolvedCandidate[] {
+  const seen = new Map<string, number>();
+  const resolved = list.map((c, i): ResolvedCandidate => {
+    if (seen.has(c.id))
+      problems.push(`${field}[${i}].id: "${c.id}" is already used by ${field}[${seen.get(c.id)}]`);
+    seen.set(c.id, i);
+    const region = residencyRegionOf(c.base_url);
+    if (c.data_residency && c.base_url !== undefined && region !== c.data_residency) {
+      problems.push(
+        `${field}[${i}].data_residency: "${c.data_residency}" sends calls to https://${c.data_residency}.api.openai.com/v1; drop base_url (${c.base_url}) or make it that host`,
+      );
+    }
+    const batched = c.batch || (field === 'candidates' && mode === 'batch' && !c.replay);
+    if (c.include_commentary !== undefined && (c.replay || batched)) {
+      problems.push(
+        `${field}[${i}].include_commentary: applies to live calls only, not to ${c.replay ? 'a replay' : 'a batch'} candidate (its output is the final answer)`,
+      );
+    }
+    const price = resolvePrice(c.model, c.price, { regional: (c.data_residency ?? region) !== undefined });
+    if (!price) {
+      problems.push(
+        `${field}[${i}].price: no bundled price for model "${c.model}"; give price: {input, cached_input, output} in USD per 1M tokens (cache_write and priority optional)`,
+      );
+    }
+    return {
+      ...c,
+      price: price ?? { standard: { input: 0, cached_input: 0, output: 0 }, source: 'missing' },
+    };
+  });
+  return resolved;
+}
+
+function checkJudgesLive(list: CandidateConfig[], problems: string[]): void {
+  list.forEach((j, i) => {
+    if (j.batch) problems.push(`judges[${i}].batch: judges are called live; only candidates can be batched`);
+  });
+}
+
+/**
+ * The scorers' references and names: each `judge` must be one of `judges`, each pairwise `baseline`
+ * one of `candidates` (not checked when undefined: a scorer-only config leaves that to its run), and
+ * no two scorers may share a name.
+ */
+function checkScorers(
+  scorers: readonly ScorerSpec[],
+  judges: readonly string[],
+  candidates: readonly string[] | undefined,
+  problems: string[],
+): void {
+  scorers.forEach((s, i) => {
+    if ('judge' in s && !judges.includes(s.judge)) {
+      const declared = judges.join(', ') || 'none';
+      problems.push(
+        `scorers[${i}].judge: "${s.judge}" is not declared under judges: (declared: ${declared})`,
+      );
+    }
+    if (candidates && 'baseline' in s && !candidates.includes(s.baseline)) {
+      problems.push(
+        `scorers[${i}].baseline: "${s.baseline}" is not a candidate (candidates: ${candidates.join(', ')})`,
+      );
+    }
+  });
+  const names = new Map<string, number>();
+  scorers.forEach((s, i) => {
+    const name = s.name ?? s.kind;
+    if (names.has(name)) {
+      problems.push(
+        `scorers[${i}].name: "${name}" is already used by scorers[${names.get(name)}]; give each a unique name`,
+      );
+    }
+    names.set(name, i);
+  });
+}
+
+function invalidFields(path: string, problems: readonly string[]): HarnessError {
+  return new HarnessError(
+    'CONFIG_INVALID',
+    `${path} has invalid fields:\n${problems.map((p) => `  ✖ ${p}`).join('\n')}`,
+  );
+}
+
+/**
+ * What `holdout rescore --config` reads: `scorers:`, `judges:` and `simulator:` alone, checked as
+ * in a run config (the same field checks, the same did-you-mean on unknown keys, the same alias
+ * bound). A file that has `dataset` or `candidates` is taken as a full run config instead.
+ */
+export const ScorerConfig = RunConfig.pick({ scorers: true, judges: true, simulator: true });
+
+export interface ResolvedScorerConfig {
+  scorers: ScorerSpec[];
+  judges: ResolvedCandidate[];
+  simulator?: ResolvedConfig['simulator'];
+  baseDir: string;
+}
+
+export interface ScorerConfigContext {
+  /** Judges declared elsewhere (the run's own config) that the file's scorers may name. */
+  judges?: readonly string[];
+}
+
+/**
+ * Reads a scorer-only config (or a full run config: then `loadConfig`'s checks apply, and its
+ * scorers may name only its own judges). Every problem is reported at once, exit 2.
+ */
+export function loadScorerConfig(path: string, ctx: ScorerConfigContext = {}): ResolvedScorerConfig {
+  const raw = readYamlFile(path, 'config');
+  if (raw !== null && typeof raw === 'object' && ('dataset' in raw || 'candidates' in raw)) {
+    const full = resolveConfig(raw, path);
+    return { scorers: full.scorers, judges: full.judges, simulator: full.simulator, baseDir: full.baseDir };
+  }
+  const parsed = ScorerConfig.safeParse(raw ?? {});
+  if (!parsed.success) {
+    throw new HarnessError(
+      'CONFIG_INVALID',
+      `${path} has invalid fields:\n${indent(prettifyIssues(ScorerConfig, parsed.error, raw ?? {}))}`,
+      {
+        hint: 'a scorer-only config holds scorers:, judges: and simulator:; a full run config also needs dataset: and candidates:',
+      },
+    );
+  }
+  const cfg = parsed.data;
+  const problems: string[] = [];
+  const judges = resolveEndpoints(cfg.judges, 'judges', problems);
+  checkJudgesLive(cfg.judges, problems);
+  const named = [...new Set([...judges.map((j) => j.id), ...(ctx.judges ?? [])])];
+  checkScorers(cfg.scorers, named, undefined, problems);
+  if (problems.length > 0) throw invalidFields(path, problems);
+  const baseDir = dirname(resolve(path));
+  return { scorers: cfg.scorers, judges, simulator: resolveSimulator(cfg.simulator, baseDir), baseDir };
+}
+
+function resolveSimulator(
+  sim: RunConfig['simulator'],
+  baseDir: string,
+): ResolvedConfig['simulator'] | undefined {
+  return (
+    sim && {
+      answer_key: sim.answer_key && resolve(baseDir, sim.answer_key),
+      profiles: sim.profiles && resolve(baseDir, sim.profiles),
+    }
+  );
 }
 
 /** What replaces a query parameter's value in a stored URL. */

@@ -13,7 +13,7 @@ import { type Clock, systemClock } from '../../harness/clock.js';
 import { HarnessError } from '../../harness/errors.js';
 import { jsonBoundsError, lineTooLongMessage, MAX_LINE_BYTES } from '../bounds.js';
 import { printable } from '../printable.js';
-import { HoldoutRecord } from '../record.js';
+import { escapeLoneSurrogates, HoldoutRecord, isWellFormed } from '../record.js';
 import { createRedactor, type Redactor } from '../redact.js';
 import { batchImporter } from './batch.js';
 import { type ColumnMap, csvImporter } from './csv.js';
@@ -319,6 +319,16 @@ export async function importToFile(input: ImportSpecInput, io: ImportIo): Promis
     }
     const draft = item.record;
     const id = draft.id ?? requestId(draft.request as Record<string, unknown>);
+    if (!isWellFormed(id)) {
+      // A lone surrogate has no UTF-8 form: the database would store another id than the file holds.
+      handle({
+        kind: 'invalid',
+        where: item.where,
+        reason: 'invalid_id',
+        message: `id "${escapeLoneSurrogates(id)}" is not well-formed UTF-16 (a lone surrogate)`,
+      });
+      return;
+    }
     const parsed = HoldoutRecord.safeParse({ ...draft, id, tags: { ...draft.tags, ...spec.tags } });
     if (!parsed.success) {
       const why = parsed.error.issues

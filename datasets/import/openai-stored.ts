@@ -138,7 +138,9 @@ export const storedImporter: Importer<StoredOptions> = {
     const baseURL = o.baseURL ?? ctx.env.OPENAI_BASE_URL ?? undefined;
     const client = o.makeClient
       ? o.makeClient({ apiKey, baseURL })
-      : new OpenAI({ apiKey, baseURL, maxRetries: 3, timeout: 60_000 });
+      : // The SDK's own logging is off (it would print raw response text, and reads OPENAI_LOG from
+        // the process environment itself): every failure is reported by this importer.
+        new OpenAI({ apiKey, baseURL, maxRetries: 3, timeout: 60_000, logLevel: 'off' });
     const filters = [
       o.model !== undefined ? `model=${o.model}` : '',
       ...Object.entries(o.metadata ?? {}).map(([k, v]) => `metadata[${k}]=${v}`),

@@ -18,6 +18,7 @@ export type SkipReason =
   | 'csv_error'
   | 'duplicate_output'
   | 'api_error'
+  | 'invalid_id'
   | 'invalid_record';
 
 /** A record before the pipeline gives it its id and the spec's tags, and validates it. */

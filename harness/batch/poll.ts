@@ -1,6 +1,8 @@
 import type { Batch } from 'openai/resources/batches';
 import type { BatchRow } from '../../results/store/store.js';
+import { printable } from '../../datasets/printable.js';
 import { classifyError } from '../providers/openai.js';
+import { safeErrorText } from '../run/attempt.js';
 import { batchKey, batchLedger, holdOpenBatches } from './budget.js';
 import { type Collected, collectBatch, finishedAtOf } from './collect.js';
 import { ControlError, Interrupted, linked } from './control.js';
@@ -61,7 +63,9 @@ export async function awaitBatches(plan: BatchPlan, deps: BatchDeps): Promise<Aw
   stderr.write(
     `waiting for ${open.length} batch${open.length === 1 ? '' : 'es'} (Ctrl-C stops waiting; the batches run on and a rerun collects them)\n`,
   );
-  const stop = (c: BatchCandidatePlan, reason: string) => {
+  // Reasons quote the SDK's error text and the provider's batch ids: scrubbed and escaped.
+  const stop = (c: BatchCandidatePlan, why: string) => {
+    const reason = safeErrorText(why);
     out.stopped[c.id] ??= reason;
     stderr.write(`warning: ${c.id}: ${reason}; rerun to resume\n`);
     open = open.filter((t) => t.c !== c);
@@ -93,7 +97,7 @@ export async function awaitBatches(plan: BatchPlan, deps: BatchDeps): Promise<Aw
   out.open = open.length;
   for (const t of open) {
     stderr.write(
-      `batch ${t.row.batch_id} (${t.c.id}) is still ${t.status} at the provider; its id is stored: rerun to collect it\n`,
+      `batch ${printable(t.row.batch_id ?? '')} (${t.c.id}) is still ${printable(t.status)} at the provider; its id is stored: rerun to collect it\n`,
     );
   }
   return out;
@@ -121,7 +125,7 @@ export async function awaitBatches(plan: BatchPlan, deps: BatchDeps): Promise<Aw
     const n = batch.request_counts;
     const counts = n ? { completedCount: n.completed, failedCount: n.failed } : {};
     store.updateBatch(t.row.id, { status: batch.status, ...counts });
-    const line = `batch ${batch.id} (${t.c.id}): ${batch.status}${n && n.total > 0 ? ` · ${n.completed + n.failed}/${n.total} done, ${n.failed} failed` : ''}`;
+    const line = `batch ${printable(batch.id)} (${t.c.id}): ${printable(batch.status)}${n && n.total > 0 ? ` · ${n.completed + n.failed}/${n.total} done, ${n.failed} failed` : ''}`;
     if (line !== t.shown) {
       t.shown = line;
       stderr.write(`${line}\n`);
@@ -141,11 +145,12 @@ export async function awaitBatches(plan: BatchPlan, deps: BatchDeps): Promise<Aw
         .slice(0, 5)
         .map((e) => `${e.line != null ? `line ${e.line}: ` : ''}${e.code ?? 'error'}: ${e.message ?? ''}`);
       const more = errors.length > 5 ? ` (and ${errors.length - 5} more)` : '';
-      const note = `failed: ${shown.join('; ') || 'no reason given'}${more}`;
+      // The provider's own words: scrubbed and escaped before they are stored or printed.
+      const note = safeErrorText(`failed: ${shown.join('; ') || 'no reason given'}${more}`);
       store.updateBatch(t.row.id, { collectedAt: clock.isoNow(), note: note.slice(0, 2000) });
       ledger?.unpin(batchKey(t.row), 0);
       stderr.write(
-        `${t.c.id}: batch ${batch.id} ${note}\n  none of its ${t.row.request_count} requests ran; the next run submits them again\n`,
+        `${t.c.id}: batch ${printable(batch.id)} ${note}\n  none of its ${t.row.request_count} requests ran; the next run submits them again\n`,
       );
       out.missing += t.row.request_count;
       return;
@@ -166,7 +171,7 @@ export async function awaitBatches(plan: BatchPlan, deps: BatchDeps): Promise<Aw
     out.costUsd += got.costUsd;
     out.missing += got.missing;
     stderr.write(
-      `${t.c.id}: batch ${batch.id}: ${got.rows} row${got.rows === 1 ? '' : 's'} written (${got.errors} error${got.errors === 1 ? '' : 's'}), $${got.costUsd.toFixed(4)} at the batch rate\n`,
+      `${t.c.id}: batch ${printable(batch.id)}: ${got.rows} row${got.rows === 1 ? '' : 's'} written (${got.errors} error${got.errors === 1 ? '' : 's'}), $${got.costUsd.toFixed(4)} at the batch rate\n`,
     );
   }
 }

@@ -6,7 +6,9 @@ import { toFile } from 'openai';
 import type { Batch } from 'openai/resources/batches';
 import type { HoldoutRecord } from '../../datasets/record.js';
 import type { BatchRow } from '../../results/store/store.js';
+import { printable } from '../../datasets/printable.js';
 import { classifyError } from '../providers/openai.js';
+import { safeErrorText } from '../run/attempt.js';
 import { tokenizersFor, worstCaseCost } from '../run/estimate.js';
 import { batchBody, batchKey, batchLedger, holdOpenBatches } from './budget.js';
 import { ControlError, type ControlPolicy, Interrupted, linked, withRetries } from './control.js';
@@ -65,8 +67,9 @@ export async function submitBatches(plan: BatchPlan, deps: BatchDeps): Promise<S
         break;
       }
       if (!(err instanceof ControlError)) throw err;
-      out.stopped[c.id] = err.message;
-      deps.stderr.write(`warning: ${err.message}; no more batches for ${c.id} in this session\n`);
+      // The SDK's error text (an endpoint may echo the key, or send escape sequences): scrubbed, escaped.
+      out.stopped[c.id] = safeErrorText(err.message);
+      deps.stderr.write(`warning: ${out.stopped[c.id]}; no more batches for ${c.id} in this session\n`);
     }
   }
   out.aborted ||= deps.signal?.aborted ?? false;
@@ -125,7 +128,9 @@ async function settleUnconfirmed(plan: BatchPlan, deps: BatchDeps, c: BatchCandi
     const batch = found.get(row.token);
     if (batch) {
       store.updateBatch(row.id, { batchId: batch.id, status: batch.status });
-      deps.stderr.write(`${c.id}: found batch ${batch.id}, created just before the last session stopped\n`);
+      deps.stderr.write(
+        `${c.id}: found batch ${printable(batch.id)}, created just before the last session stopped\n`,
+      );
     } else {
       store.updateBatch(row.id, {
         status: 'abandoned',
@@ -179,11 +184,11 @@ export function giveUpLost(
     deps.store.updateBatch(row.id, { status: 'lost', collectedAt: deps.clock.isoNow(), note: why });
     plan.ledger?.unpin(batchKey(row));
     deps.stderr.write(
-      `${c.id}: batch ${row.batch_id} is gone (${why}): its ${row.request_count} requests are submitted again\n`,
+      `${c.id}: batch ${printable(row.batch_id ?? '')} is gone (${why}): its ${row.request_count} requests are submitted again\n`,
     );
     return undefined;
   }
-  const reason = `batch ${row.batch_id} is not found at the endpoint`;
+  const reason = `batch ${printable(row.batch_id ?? '')} is not found at the endpoint`;
   deps.stderr.write(
     `warning: ${c.id}: ${reason}. If another key or project created it, set that key and rerun; ` +
       `to give it up and submit its ${row.request_count} requests again, rerun with --retry-errors\n`,
@@ -236,7 +241,7 @@ async function submitMissing(
           if (dropped.length > 0 && !warnedDropped) {
             warnedDropped = true;
             deps.stderr.write(
-              `warning: ${c.id}: the ${c.api} API has no equivalent for ${dropped.join(', ')} (record ${rec.record_id}); left out\n`,
+              `warning: ${c.id}: the ${c.api} API has no equivalent for ${dropped.join(', ')} (record ${printable(rec.record_id)}); left out\n`,
             );
           }
           const line = inputLine(id, c.api, body);
@@ -388,7 +393,7 @@ async function create(
       store.updateBatch(rowId, {
         status: 'abandoned',
         collectedAt: clock.isoNow(),
-        note: err.message.slice(0, 2000),
+        note: safeErrorText(err.message).slice(0, 2000),
       });
     }
     throw err;
@@ -397,7 +402,7 @@ async function create(
   out.batches++;
   out.requests += file.count;
   deps.stderr.write(
-    `${c.id}: batch ${batch.id} submitted: ${file.count} request${file.count === 1 ? '' : 's'}, ${formatBytes(file.bytes)} (${uploaded.id})\n`,
+    `${c.id}: batch ${printable(batch.id)} submitted: ${file.count} request${file.count === 1 ? '' : 's'}, ${formatBytes(file.bytes)} (${printable(uploaded.id)})\n`,
   );
   return true;
 }

@@ -3,8 +3,8 @@
  * with no candidate call; judge calls are stored and resumable.
  */
 import type { Argv } from 'yargs';
-import { rescoreCommand as rescoreRun } from '../run/rescore.js';
-import { type CommandIo, checkConcurrency, withStore } from './common.js';
+import { renderRescoreEstimate, rescoreDryRun, rescoreCommand as rescoreRun } from '../run/rescore.js';
+import { type CommandIo, checkConcurrency, READING, withStore } from './common.js';
 
 export interface RescoreArgs {
   run: number;
@@ -12,6 +12,7 @@ export interface RescoreArgs {
   config?: string;
   db?: string;
   concurrency?: number;
+  dryRun?: boolean;
 }
 
 export function rescoreOptions(c: Argv) {
@@ -24,7 +25,13 @@ export function rescoreOptions(c: Argv) {
     })
     .option('config', {
       type: 'string',
-      describe: 'take scorers and judges from this config: new ones are added, changed ones recomputed',
+      describe:
+        'take scorers and judges from this config (a file of scorers:, judges: and simulator: alone, or a run config): new ones are added, changed ones recomputed',
+    })
+    .option('dry-run', {
+      type: 'boolean',
+      describe:
+        'print per scorer the scores it would compute and, for judge scorers, the judge calls and their estimated cost; call nothing, store nothing',
     })
     .option('db', { type: 'string', describe: 'SQLite file (default results/holdout.db)' })
     .option('concurrency', { type: 'number', describe: 'judge calls in flight' })
@@ -39,6 +46,21 @@ export function rescoreOptions(c: Argv) {
 }
 
 export function rescoreCommand(a: RescoreArgs, io: CommandIo): Promise<number> {
+  if (a.dryRun) {
+    return withStore(
+      a.db,
+      async (store) => {
+        const estimate = await rescoreDryRun(store, {
+          runId: a.run,
+          scorers: a.scorer,
+          configPath: a.config,
+        });
+        io.stdout.write(renderRescoreEstimate(estimate));
+        return 0;
+      },
+      READING,
+    );
+  }
   return withStore(a.db, async (store) => {
     const r = await rescoreRun(
       store,

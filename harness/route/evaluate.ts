@@ -4,6 +4,7 @@
  * evaluation (results/route/). What `holdout route` renders and `report --route` adds to the HTML.
  */
 import { readSampleManifest, SampleManifest } from '../../datasets/manifest.js';
+import { printable } from '../../datasets/printable.js';
 import { parseSplitKey, type SplitOptions, splitSide } from '../../datasets/split.js';
 import { completeRecords, loadRouteRun, type RouteRun } from '../../results/route/data.js';
 import {
@@ -72,7 +73,7 @@ export async function evaluateRouting(
     if (other !== undefined) {
       throw new HarnessError(
         'CONFIG_INVALID',
-        `${l.path}: policy name "${l.policy.name}" is already used by ${other}`,
+        `${printable(l.path)}: policy name "${printable(l.policy.name)}" is already used by ${printable(other)}`,
         {
           hint: 'give each policy a unique name',
         },
@@ -81,7 +82,7 @@ export async function evaluateRouting(
     if (names.includes(l.policy.name)) {
       throw new HarnessError(
         'CONFIG_INVALID',
-        `${l.path}: policy name "${l.policy.name}" is also a candidate's name`,
+        `${printable(l.path)}: policy name "${printable(l.policy.name)}" is also a candidate's name`,
         {
           hint: 'name the policy differently, so the two rows of the report can be told apart',
         },
@@ -124,7 +125,7 @@ export async function evaluateRouting(
       );
       if (pass.interrupted) {
         io.stderr.write(
-          `interrupted: ${pass.made} router calls of policy ${l.policy.name} were stored; rerun to resume (they are reused)\n`,
+          `interrupted: ${pass.made} router calls of policy ${printable(l.policy.name)} were stored; rerun to resume (they are reused)\n`,
         );
         return 'interrupted';
       }

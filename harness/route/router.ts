@@ -18,6 +18,7 @@ import { HarnessError } from '../errors.js';
 import { costUsd, type PriceRule, resolvePrice } from '../providers/pricing.js';
 import { encodingFor, loadTokenizer } from '../providers/tokens.js';
 import { type Hold, SpendLedger, worstCaseCost } from '../run/estimate.js';
+import { leaseLostError, takeCommandLease } from '../run/rescore.js';
 import { type AnswerKey, loadAnswerKey, type SimServer, startSimulator } from '../sim/index.js';
 import { conversationText, type RouteRecord } from './conditions.js';
 import type { Router } from './policy.js';
@@ -190,13 +191,30 @@ export async function runRouter(
   baseDir: string,
   io: RouterIo,
 ): Promise<RouterPass> {
+  const missing = (rows: Map<string, RouterRow>) => records.filter((r) => rows.get(r.id)?.status !== 'ok');
+  const before = storedRouterRows(store, runId, router);
+  if (missing(before).length === 0) {
+    return { rows: before, reused: records.length, made: 0, errors: 0, interrupted: false };
+  }
+  const price = routerPrice(router);
+  // Calls to make: the run's lease is held while they are made and stored, as `holdout run` holds it,
+  // so no other process (a run, a rescore, another route) works on the run meanwhile.
+  const stop = new AbortController();
+  const lease = takeCommandLease(store, runId, 'route', (by) => {
+    io.stderr.write(
+      `\nrun ${runId}: another process took its lease over${by ? ` (pid ${by.pid} on host ${by.host})` : ''}; stopping the router calls\n`,
+    );
+    stop.abort(new Error('lease lost'));
+  });
+  const onAbort = () => stop.abort(io.signal?.reason);
+  if (io.signal?.aborted) stop.abort(io.signal.reason);
+  else io.signal?.addEventListener('abort', onAbort, { once: true });
+  const signal = stop.signal;
+  // Read again under the lease: another process may have stored some of them meanwhile.
   const rows = storedRouterRows(store, runId, router);
-  const todo = records.filter((r) => rows.get(r.id)?.status !== 'ok');
+  const todo = missing(rows);
   const reused = records.length - todo.length;
   const pass: RouterPass = { rows, reused, made: 0, errors: 0, interrupted: false };
-  if (todo.length === 0) return pass;
-
-  const price = routerPrice(router);
   const aux = routerAux(router);
   let sim: SimServer | undefined;
   try {
@@ -213,7 +231,7 @@ export async function runRouter(
     const provider = connectEndpoint({ id: `router ${router.name}`, ...router.candidate }, ctx);
     const limit = pLimit(router.concurrency);
     // Every call in flight listens on the run's signal; without this Node warns of a leak past 10.
-    if (io.signal) setMaxListeners(router.concurrency + 16, io.signal);
+    setMaxListeners(router.concurrency + 16, signal);
     const every = (io.progressEverySec ?? 2) * 1000;
     let lastLine = io.clock.now();
     let spent = 0;
@@ -230,7 +248,7 @@ export async function runRouter(
       todo.map((record) => {
         const queuedAt = io.clock.now();
         return limit(async () => {
-          if (io.signal?.aborted || fatal !== undefined) return;
+          if (signal.aborted || fatal !== undefined) return;
           const body = routerRequest(router, record);
           let hold: Hold | undefined;
           if (ledger && tokenizer) {
@@ -239,7 +257,7 @@ export async function runRouter(
               unaffordable++;
               return;
             }
-            if (io.signal?.aborted || fatal !== undefined) {
+            if (signal.aborted || fatal !== undefined) {
               ledger.release(hold);
               return;
             }
@@ -251,7 +269,7 @@ export async function runRouter(
             timeoutMs: router.timeout_ms,
             clock: io.clock,
             random: io.random,
-            signal: io.signal,
+            signal,
           });
           if (hold) {
             const x = outcome.completion;
@@ -293,7 +311,8 @@ export async function runRouter(
         hint: 'fix the router endpoint (key, model, quota) and rerun: stored router rows are reused',
       });
     }
-    pass.interrupted = io.signal?.aborted ?? false;
+    if (lease.lost) throw leaseLostError(runId, 'route');
+    pass.interrupted = signal.aborted;
     if (unaffordable > 0 && !pass.interrupted) {
       throw new HarnessError(
         'BUDGET_REACHED',
@@ -306,6 +325,8 @@ export async function runRouter(
     }
     return pass;
   } finally {
+    io.signal?.removeEventListener('abort', onAbort);
+    lease.release();
     await sim?.close();
   }
 }

@@ -150,6 +150,21 @@ export async function estimateRun(
   return { records: n, repeats: cfg.repeats, endpoints, totalUsd };
 }
 
+/**
+ * One judge call as the dry runs price it: the request's input tokens counted with the judge model's
+ * tokenizer (no prompt caching), the reply taken as JUDGE_OUTPUT_TOKENS. `holdout rescore --dry-run`
+ * prices each judge call it would make with it, on the request built over the stored output.
+ */
+export function judgeCallEstimate(
+  t: Tokenizer,
+  body: Record<string, unknown>,
+  price: PriceRule,
+): { inputTokens: number; outputTokens: number; usd: number } {
+  const inputTokens = requestInputTokens(t, body);
+  const usage = { inputTokens, cachedTokens: 0, outputTokens: JUDGE_OUTPUT_TOKENS, reasoningTokens: 0 };
+  return { inputTokens, outputTokens: JUDGE_OUTPUT_TOKENS, usd: costUsd(usage, price) };
+}
+
 function outputTokens(
   record: HoldoutRecord,
   body: Record<string, unknown>,

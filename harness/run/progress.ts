@@ -40,6 +40,8 @@ export function progressReporter(opts: ProgressOptions): RunReporter & { finish(
   let last = Number.NEGATIVE_INFINITY;
   let drawn = false;
   const unit = opts.unit ?? 'calls';
+  // Error rows of this session by kind: a failing candidate shows why at a glance (connection, auth…).
+  const kinds = new Map<string, number>();
 
   const line = (p: RunProgress): string => {
     const pct = p.total > 0 ? ((100 * p.done) / p.total).toFixed(1) : '100.0';
@@ -48,7 +50,7 @@ export function progressReporter(opts: ProgressOptions): RunReporter & { finish(
     const left = p.total - p.done;
     // The first seconds' rate is mostly connection set-up: an ETA from it would mislead.
     const eta = elapsed >= 2 && p.doneNow > 0 && left > 0 ? ` · ETA ${formatDuration(left / rate)}` : '';
-    return `${p.done}/${p.total} ${unit} (${pct}%) · ${p.errors} errors · $${p.costUsd.toFixed(4)} spent · ${rate.toFixed(1)}/s${eta}`;
+    return `${p.done}/${p.total} ${unit} (${pct}%) · ${p.errors} errors${errorKinds(kinds, p.errors)} · $${p.costUsd.toFixed(4)} spent · ${rate.toFixed(1)}/s${eta}`;
   };
   const draw = (p: RunProgress, force = false) => {
     const now = clock.now();
@@ -67,7 +69,12 @@ export function progressReporter(opts: ProgressOptions): RunReporter & { finish(
       startedAt = clock.now();
       if (p.done > 0) stream.write(`resuming: ${p.done} of ${p.total} ${unit} already done\n`);
     },
-    callDone(_row, p) {
+    callDone(row, p) {
+      // The scoring pass reports no row.
+      if (row?.status === 'error') {
+        const kind = row.errorKind ?? 'unknown';
+        kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
+      }
       draw(p);
     },
     warn(message) {
@@ -80,4 +87,21 @@ export function progressReporter(opts: ProgressOptions): RunReporter & { finish(
       if (tty) stream.write('\n');
     },
   };
+}
+
+/** How many error kinds the progress line names; the rest are counted together. */
+const KINDS_SHOWN = 2;
+
+/**
+ * " (connection 12)", " (rate_limit 5, server_error 2, 3 other)": the commonest kinds of this
+ * session's errors, the rest (other kinds, and errors stored by earlier sessions) as one number;
+ * empty when no error row was seen.
+ */
+export function errorKinds(kinds: ReadonlyMap<string, number>, errors: number): string {
+  if (kinds.size === 0 || errors <= 0) return '';
+  const top = [...kinds].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).slice(0, KINDS_SHOWN);
+  const other = errors - top.reduce((s, [, n]) => s + n, 0);
+  const parts = top.map(([k, n]) => `${printable(k)} ${n}`);
+  if (other > 0) parts.push(`${other} other`);
+  return ` (${parts.join(', ')})`;
 }
