@@ -16,15 +16,16 @@ import {
   renderComparison,
 } from '../../results/render/compare-text.js';
 import type { Store } from '../../results/store/store.js';
-import { HarnessError } from '../errors.js';
 import { type CommandIo, checkOutPath, DB_OPTION, usageError, readStore, writeOutput } from './common.js';
+import { RUN_REF_HELP, resolveRun } from './run-ref.js';
 
 export interface CompareArgs {
   db?: string;
   baseline: string;
   candidate: string;
-  run?: number;
-  runs?: number[];
+  /** Run references (harness/cli/run-ref.ts): an id, `latest` or `latest~N`. */
+  run?: string;
+  runs?: string[];
   margin: number;
   alpha: number;
   by?: string;
@@ -62,11 +63,14 @@ export function compareOptions(c: Argv) {
     )
     .option('baseline', { type: 'string', demandOption: true, describe: 'candidate id of A' })
     .option('candidate', { type: 'string', demandOption: true, describe: 'candidate id of B' })
-    .option('run', { type: 'number', describe: 'run holding both A and B (default: the latest run)' })
+    .option('run', {
+      type: 'string',
+      describe: `run holding both A and B: ${RUN_REF_HELP} (default: latest)`,
+    })
     .option('runs', {
-      type: 'number',
+      type: 'string',
       array: true,
-      describe: 'two runs: A from the first, B from the second',
+      describe: 'two runs: A from the first, B from the second (e.g. --runs latest~1 latest)',
     })
     .option('db', DB_OPTION)
     .option('margin', {
@@ -101,9 +105,8 @@ export function compareOptions(c: Argv) {
     })
     .conflicts('run', 'runs')
     .check((a) => {
-      if (a.runs !== undefined && (a.runs.length !== 2 || a.runs.some((r) => !Number.isInteger(r))))
-        throw usageError('--runs takes exactly two run ids: --runs R1 R2');
-      if (a.run !== undefined && !Number.isInteger(a.run)) throw usageError('--run must be a run id');
+      if (a.runs !== undefined && a.runs.length !== 2)
+        throw usageError('--runs takes exactly two runs: --runs R1 R2 (ids, latest or latest~N)');
       if (!(a.margin > 0 && a.margin < 1)) throw usageError('--margin must be between 0 and 1, e.g. 0.03');
       if (!(a.alpha > 0 && a.alpha < 0.5)) throw usageError('--alpha must be between 0 and 0.5, e.g. 0.025');
       if (!(Number.isInteger(a.seed) && a.seed >= 0 && a.seed <= 0xffffffff))
@@ -119,16 +122,11 @@ function sides(store: Store, a: CompareArgs): { baseline: SideRef; candidate: Si
   if (a.runs !== undefined) {
     const [r1, r2] = a.runs;
     return {
-      baseline: { runId: r1!, candidate: a.baseline },
-      candidate: { runId: r2!, candidate: a.candidate },
+      baseline: { runId: resolveRun(store, r1, { which: 'baseline' }).id, candidate: a.baseline },
+      candidate: { runId: resolveRun(store, r2, { which: 'candidate' }).id, candidate: a.candidate },
     };
   }
-  const runId = a.run ?? store.latestRun()?.id;
-  if (runId === undefined) {
-    throw new HarnessError('RUN_NOT_FOUND', 'no runs in this database yet', {
-      hint: 'run `holdout run <config>` first, or point --db at another database',
-    });
-  }
+  const runId = resolveRun(store, a.run).id;
   return {
     baseline: { runId, candidate: a.baseline },
     candidate: { runId, candidate: a.candidate },

@@ -17,7 +17,9 @@ import { type ReportArgs, reportCommand, reportOptions } from './report-command.
 import { type RescoreArgs, rescoreCommand, rescoreOptions } from './rescore-command.js';
 import { type RouteArgs, routeCommand, routeOptions } from './route-command.js';
 import { type RunArgs, runCommand, runOptions } from './run-command.js';
+import { type RunsArgs, runsCommand, runsOptions } from './runs-command.js';
 import { type SampleArgs, sampleCommand, sampleOptions } from './sample-command.js';
+import { type ShowArgs, showCommand, showOptions } from './show-command.js';
 import { type SimArgs, simCommand, simOptions } from './sim-command.js';
 import { type ViewArgs, viewCommand, viewOptions } from './view-command.js';
 
@@ -76,6 +78,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
     import: (a) => set(importCommand(a, { stderr: io.stderr, env: io.env, clock, signal })),
     rescore: (a) => set(rescoreCommand(a, cio)),
     view: (a) => set(viewCommand(a, cio)),
+    runs: (a) => set(runsCommand(a, cio)),
+    show: (a) => set(showCommand(a, cio)),
   });
 
   try {
@@ -113,6 +117,8 @@ interface Handlers {
   import(a: ImportArgs): Promise<void>;
   rescore(a: RescoreArgs): Promise<void>;
   view(a: ViewArgs): Promise<void>;
+  runs(a: RunsArgs): Promise<void>;
+  show(a: ShowArgs): Promise<void>;
 }
 
 /** The command line as data: parsing runs no work, so tests can check it with stub handlers. */
@@ -138,6 +144,18 @@ export function buildCli(y: Argv, h: Handlers) {
         'report a run from the database (default: the latest run)',
         reportOptions,
         (a) => h.report(a as ReportArgs),
+      )
+      .command(
+        'runs',
+        'list the runs of the database, newest first (id, suite, created, status, records, candidates, cost)',
+        runsOptions,
+        (a) => h.runs(a as RunsArgs),
+      )
+      .command(
+        'show <run> <record-id>',
+        'one record of a run: its prompt, its reference, and every candidate’s output side by side with scores, tokens, cost and latency',
+        showOptions,
+        (a) => h.show(a as unknown as ShowArgs),
       )
       .command(
         'compare',
@@ -181,7 +199,10 @@ export function buildCli(y: Argv, h: Handlers) {
         viewOptions,
         (a) => h.view(a as ViewArgs),
       )
-      .demandCommand(1, 'name a command: run, demo, report, compare, sim, sample, rescore, import or route')
+      .demandCommand(
+        1,
+        'name a command: run, demo, report, runs, show, compare, sim, sample, rescore, import, route or view',
+      )
       .strict()
       // Validation messages become usage errors (exit 2); errors from handlers pass through unchanged.
       .fail((msg, err) => {

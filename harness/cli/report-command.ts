@@ -8,8 +8,6 @@ import { renderHtml } from '../../results/render/report-html.js';
 import { renderReport, renderTrend, type TrendFormat } from '../../results/render/report-text.js';
 import { renderRouteHtml } from '../../results/render/route-html.js';
 import { buildReport, buildTrend } from '../../results/report/report.js';
-import { runNotFound } from '../../results/store/missing.js';
-import { HarnessError } from '../errors.js';
 import { evaluateRouting } from '../route/evaluate.js';
 import {
   type CommandIo,
@@ -21,9 +19,11 @@ import {
   readStore,
   writeOutput,
 } from './common.js';
+import { RUN_REF_HELP, resolveRun } from './run-ref.js';
 
 export interface ReportArgs {
-  run?: number;
+  /** A run reference (harness/cli/run-ref.ts): an id, `latest` or `latest~N`. */
+  run?: string;
   suite?: string;
   db?: string;
   format: ReportFormat;
@@ -34,12 +34,10 @@ export interface ReportArgs {
   route?: string[];
 }
 
-const NO_RUNS_HINT = 'run `holdout demo` or `holdout run <config>` first, or point --db at another database';
-
 export function reportOptions(c: Argv) {
   return c
-    .positional('run', { type: 'number', describe: 'run id' })
-    .option('suite', { type: 'string', describe: 'latest run of this suite' })
+    .positional('run', { type: 'string', describe: `${RUN_REF_HELP}; default: latest` })
+    .option('suite', { type: 'string', describe: 'latest run of this suite (latest~N counts its runs)' })
     .option('db', DB_OPTION)
     .option('format', {
       choices: REPORT_FORMATS,
@@ -81,18 +79,11 @@ export function reportCommand(a: ReportArgs, io: CommandIo): Promise<number> {
   return readStore(a.db, async (store) => {
     if (a.trend) {
       // Every run of the suite, oldest first: --suite, else the suite of the given or latest run.
-      const suite = a.suite ?? (a.run === undefined ? store.latestRun() : store.getRun(a.run))?.suite;
-      if (suite === undefined) {
-        throw new HarnessError('RUN_NOT_FOUND', 'no runs in this database yet', { hint: NO_RUNS_HINT });
-      }
+      const suite = a.suite ?? resolveRun(store, a.run).suite;
       writeOutput(io, renderTrend(buildTrend(store, suite), a.format as TrendFormat), a.out, 'report');
       return 0;
     }
-    const run = a.run === undefined ? store.latestRun(a.suite) : store.getRun(a.run);
-    if (!run) {
-      if (a.run !== undefined) throw runNotFound(store.db, a.run);
-      throw new HarnessError('RUN_NOT_FOUND', 'no runs in this database yet', { hint: NO_RUNS_HINT });
-    }
+    const run = resolveRun(store, a.run, { suite: a.suite });
     const opts = { by: a.by, baseline: a.baseline };
     if (a.route !== undefined && a.route.length > 0) {
       const routing = await evaluateRouting(

@@ -9,10 +9,13 @@ import { COMPARE_DEFAULTS } from '../../results/compare/compare.js';
 import { ROUTE_FORMATS, type RouteFormat, renderRoute } from '../../results/render/route-text.js';
 import { evaluateRouting, type RoutingRequest, SIDE_CHOICES } from '../route/evaluate.js';
 import { type CommandIo, checkOutPath, usageError, readStore, writeOutput } from './common.js';
+import { RUN_REF_HELP, resolveRun } from './run-ref.js';
 
 const usage = (message: string) => usageError(message, 'route');
 
-export interface RouteArgs extends RoutingRequest {
+export interface RouteArgs extends Omit<RoutingRequest, 'run'> {
+  /** A run reference (harness/cli/run-ref.ts): an id, `latest` or `latest~N`. */
+  run?: string;
   db?: string;
   format: RouteFormat;
   out?: string;
@@ -42,7 +45,7 @@ export function routeOptions(c: Argv) {
   return c
     .usage(ROUTE_USAGE)
     .positional('policies', { type: 'string', array: true, describe: 'routing policy files (YAML)' })
-    .option('run', { type: 'number', describe: 'the run to evaluate on (default: the latest run)' })
+    .option('run', { type: 'string', describe: `the run to evaluate on: ${RUN_REF_HELP} (default: latest)` })
     .option('db', { type: 'string', describe: 'SQLite database (default: results/holdout.db)' })
     .option('margin', {
       type: 'number',
@@ -81,7 +84,6 @@ export function routeOptions(c: Argv) {
       if (!a.policies || (a.policies as string[]).length === 0) throw usage('give at least one policy file');
       if (!(a.margin > 0 && a.margin < 1)) throw usage('--margin must be between 0 and 1, e.g. 0.03');
       if (!(a.alpha > 0 && a.alpha < 0.5)) throw usage('--alpha must be between 0 and 0.5, e.g. 0.025');
-      if (a.run !== undefined && !Number.isInteger(a.run)) throw usage('--run must be a run id');
       if (a.by === '') throw usage('--by takes a tag name, e.g. --by task');
       if (a.split !== undefined) checkSplitFraction(a.split);
       if (a.splitKey !== undefined) parseSplitKey(String(a.splitKey));
@@ -97,7 +99,7 @@ export function routeOptions(c: Argv) {
 /** Runs `holdout route`; returns the exit code (0, or 130 when interrupted). */
 export function routeCommand(a: RouteArgs, io: CommandIo): Promise<number> {
   return readStore(a.db, async (store) => {
-    const result = await evaluateRouting(store, a, io);
+    const result = await evaluateRouting(store, { ...a, run: resolveRun(store, a.run).id }, io);
     if (result === 'interrupted') return 130;
     writeOutput(io, renderRoute(result, a.format), a.out, 'routing evaluation', false);
     // What must not be missed reaches stderr whatever the format or destination.

@@ -18,11 +18,13 @@ import {
   withStore,
   writeOutput,
 } from './common.js';
+import { RUN_REF_HELP, resolveRun } from './run-ref.js';
 
 export interface RunArgs {
   config?: string;
   db?: string;
-  resume?: number;
+  /** A run reference (harness/cli/run-ref.ts): an id, `latest` or `latest~N`. */
+  resume?: string;
   new?: boolean;
   retryErrors?: boolean;
   concurrency?: number;
@@ -35,7 +37,10 @@ export function runOptions(c: Argv) {
   return c
     .positional('config', { type: 'string', describe: 'run config (YAML)' })
     .option('db', DB_OPTION)
-    .option('resume', { type: 'number', describe: 'resume run N: do only its missing work' })
+    .option('resume', {
+      type: 'string',
+      describe: `resume this run (${RUN_REF_HELP}): do only its missing work`,
+    })
     .option('new', {
       type: 'boolean',
       describe: 'start a new run even if an unfinished one of this config exists',
@@ -89,7 +94,7 @@ export async function runCommand(a: RunArgs, io: CommandIo): Promise<number> {
         store,
         {
           configPath: a.config,
-          resume: a.resume,
+          resume: a.resume === undefined ? undefined : resolveRun(store, a.resume).id,
           fresh: a.new,
           retryErrors: a.retryErrors,
           concurrency: a.concurrency,

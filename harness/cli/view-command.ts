@@ -1,35 +1,97 @@
 import type { Argv } from 'yargs';
+import { COMPARE_DEFAULTS } from '../../results/compare/compare.js';
+import type { Store } from '../../results/store/store.js';
+import type { RouteResult, ViewRouting } from '../../results/view/routing-page.js';
 import { startViewServer, VIEW_HOST, type ViewServer } from '../../results/view/server.js';
 import { HarnessError } from '../errors.js';
 import { defaultDbPath } from '../paths.js';
+import { evaluateRouting } from '../route/evaluate.js';
 import { type CommandIo, DB_OPTION, usageError, readStore } from './common.js';
+import { RUN_REF_HELP, resolveRun } from './run-ref.js';
 
 export interface ViewArgs {
   db?: string;
   port?: number;
+  /** Routing policy files, evaluated at start for the routing page. */
+  route?: string[];
+  /** The runs to evaluate them on (run references); default: the latest run. */
+  routeRun?: string[];
 }
 
 export function viewOptions(c: Argv) {
   return c
     .option('db', DB_OPTION)
     .option('port', { type: 'number', describe: `TCP port on ${VIEW_HOST} (default: a free port)` })
+    .option('route', {
+      type: 'string',
+      array: true,
+      describe:
+        'a routing policy file (repeatable): evaluated once at start as `holdout route` does (its defaults), shown on the run’s routing page',
+    })
+    .option('route-run', {
+      type: 'string',
+      array: true,
+      describe: `a run to evaluate the --route policies on (repeatable): ${RUN_REF_HELP} (default: latest)`,
+    })
     .check((a) => {
       if (a.port !== undefined && !(Number.isInteger(a.port) && a.port >= 0 && a.port <= 65535))
         throw usageError('--port must be an integer from 0 to 65535', 'view');
+      if (a.route?.some((p) => p === '')) throw usageError('--route takes a policy file', 'view');
+      if (a.routeRun !== undefined && (a.route ?? []).length === 0)
+        throw usageError('--route-run needs at least one --route policy file', 'view');
       return true;
     });
+}
+
+/**
+ * The routing evaluations of the routing page: every --route policy on every --route-run run (the
+ * latest by default), made once, before the server starts. A router's calls are made here, never by
+ * a page. 'interrupted' when Ctrl-C stopped them.
+ */
+async function evaluateAtStart(
+  store: Store,
+  a: ViewArgs,
+  io: CommandIo,
+): Promise<ViewRouting | undefined | 'interrupted'> {
+  const policies = a.route ?? [];
+  if (policies.length === 0) return undefined;
+  const runs = [...new Set((a.routeRun ?? ['latest']).map((ref) => resolveRun(store, ref).id))];
+  const results = new Map<number, RouteResult>();
+  for (const run of runs) {
+    const result = await evaluateRouting(
+      store,
+      {
+        policies,
+        run,
+        margin: COMPARE_DEFAULTS.margin,
+        alpha: COMPARE_DEFAULTS.alpha,
+        fitOn: 'all',
+        evaluateOn: 'all',
+      },
+      io,
+    );
+    if (result === 'interrupted') return 'interrupted';
+    results.set(run, result);
+    io.stderr.write(
+      `holdout view: ${policies.length === 1 ? 'the policy' : `${policies.length} policies`} evaluated on run ${run}\n`,
+    );
+  }
+  return { policies, results };
 }
 
 export async function viewCommand(a: ViewArgs, io: CommandIo): Promise<number> {
   const path = a.db ?? defaultDbPath();
   // Viewing never creates a database: a mistyped path is an error, not an empty page.
   return readStore(path, async (store) => {
+    const routing = await evaluateAtStart(store, a, io);
+    if (routing === 'interrupted') return 130;
     let server: ViewServer;
     try {
       server = await startViewServer(store, {
         port: a.port ?? 0,
         clock: io.clock,
         log: (line) => io.stderr.write(line),
+        ...(routing ? { routing } : {}),
       });
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;

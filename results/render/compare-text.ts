@@ -3,7 +3,7 @@
  * JSON or JUnit XML. Names, models, tag values and outputs come from the database or the API and are
  * untrusted: each is escaped for the format it lands in.
  */
-import { markdownFigure, markdownTable } from './text-style.js';
+import { fitMarkdown, GITHUB_COMMENT_LIMIT, markdownFigure, markdownTable } from './text-style.js';
 import {
   type BinaryMetric,
   type Comparison,
@@ -30,7 +30,7 @@ export function renderComparison(r: Comparison, format: CompareFormat): string {
     case 'table':
       return renderTable(r);
     case 'md':
-      return renderMarkdown(r);
+      return fitComment(r);
     case 'json':
       return `${JSON.stringify(r, null, 2)}\n`;
     case 'junit':
@@ -386,10 +386,38 @@ function mdFlips(title: string, flips: Flip[], count: number, unit: 'call' | 'pr
   ];
 }
 
-function renderMarkdown(r: Comparison): string {
+/** What may be left out of the PR comment to fit GitHub's limit, least important first. */
+const CUTTABLE = [
+  ['flips', 'the flipped prompts'],
+  ['slices', 'the per-slice table'],
+  ['notes', 'the notes'],
+] as const;
+type Cuttable = (typeof CUTTABLE)[number][0];
+
+/** The Markdown under GitHub's comment limit (65,536 characters): the verdict line always stays first. */
+function fitComment(r: Comparison): string {
+  const names = new Map<string, string>(CUTTABLE);
+  const how = 'the same command with `--format table` (or `--format json`) shows everything';
+  const limit = GITHUB_COMMENT_LIMIT.toLocaleString('en-US');
+  return fitMarkdown(
+    (left) =>
+      renderMarkdown(
+        r,
+        new Set(left as Cuttable[]),
+        left.length === 0
+          ? undefined
+          : `Shortened to fit a GitHub comment (${limit} characters): left out ${left.map((p) => names.get(p)).join(', ')}; ${how}.`,
+      ),
+    CUTTABLE.map(([part]) => part),
+    `> **Cut here to fit a GitHub comment (${limit} characters)**: ${how}.`,
+  );
+}
+
+function renderMarkdown(r: Comparison, omit: ReadonlySet<Cuttable> = new Set(), shortened?: string): string {
   const { top, rest } = splitWarnings(r);
   const out = [headline(r, escapeMarkdown, (s) => `**${s}**`), ''];
   for (const w of top) out.push(`> **${escapeMarkdown(w)}**`, '');
+  if (shortened !== undefined) out.push(`> ${shortened}`, '');
   out.push(
     `holdout compare: ${escapeMarkdown(r.baseline.label)} → ${escapeMarkdown(r.candidate.label)} · ` +
       markdownFigure(settingsLine(r)),
@@ -403,7 +431,7 @@ function renderMarkdown(r: Comparison): string {
   for (const m of [r.metrics.cost, r.metrics.latency]) {
     if (m) out.push('', `- ${escapeMarkdown(ratioLine(m, r.baseline.label, r.candidate.label))}`);
   }
-  if (r.slices) {
+  if (r.slices && !omit.has('slices')) {
     out.push(
       '',
       `### Slices by ${escapeMarkdown(r.slices.by)}`,
@@ -422,9 +450,12 @@ function renderMarkdown(r: Comparison): string {
   out.push('', markdownFigure(powerLine(r)));
   if (rest.length > 0) out.push('', '### Warnings', '', ...rest.map((w) => `- ${escapeMarkdown(w)}`));
   const f = r.flips;
-  out.push(...mdFlips('Regressions (pass → fail)', f.regressions, f.counts.regressions, r.pairing.unit));
-  out.push(...mdFlips('Fixes (fail → pass)', f.fixes, f.counts.fixes, r.pairing.unit));
-  if (r.notes.length > 0) out.push('', '### Notes', '', ...r.notes.map((n) => `- ${escapeMarkdown(n)}`));
+  if (!omit.has('flips')) {
+    out.push(...mdFlips('Regressions (pass → fail)', f.regressions, f.counts.regressions, r.pairing.unit));
+    out.push(...mdFlips('Fixes (fail → pass)', f.fixes, f.counts.fixes, r.pairing.unit));
+  }
+  if (r.notes.length > 0 && !omit.has('notes'))
+    out.push('', '### Notes', '', ...r.notes.map((n) => `- ${escapeMarkdown(n)}`));
   out.push('', `<sub>${escapeMarkdown(methodLine(r))}</sub>`);
   return `${out.join('\n')}\n`;
 }

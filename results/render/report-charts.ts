@@ -9,7 +9,7 @@ import { type Attrs, attrs, el, paragraph, svgText as text } from './markup.js';
 import { sliceLabel } from './report-tables.js';
 import {
   autoScale,
-  fitText,
+  fitDistinct,
   frontier,
   linearScale,
   niceTicks,
@@ -287,13 +287,18 @@ export function latencyChart(r: RunReport, colours: Map<string, string>): string
   const out = [svgOpen(id, W, H, title, desc, r.simulated)];
   out.push(xAxis(xs, H - m.b, m.t - 6, tickLabel, `latency, ms${log}`));
   out.push(text(W - m.r + 14, m.t - 8, 'p50 · p95 · p99, ms', { ...small(11), 'font-weight': 600 }));
+  const names = fitDistinct(
+    r.candidates.map((c) => c.candidate),
+    m.l - 20,
+    12,
+  );
   r.candidates.forEach((c, i) => {
     const cy = m.t + i * rowH + rowH / 2;
     const col = colours.get(c.candidate) ?? '#000';
     out.push(
       `<g${attrs({ class: 'candidate', 'data-candidate': c.candidate })}>`,
       el('title', {}, esc(`${c.candidate}: ${c.latency.n} ok calls; ${marks(c)}`)),
-      text(m.l - 12, cy + 4, fitText(c.candidate, m.l - 20, 12), { 'text-anchor': 'end', ...small(12) }),
+      text(m.l - 12, cy + 4, names[i]!, { 'text-anchor': 'end', ...small(12) }),
     );
     const q = c.latencyQuantiles;
     if (q.length === 0) {
@@ -387,6 +392,27 @@ export function latencyChart(r: RunReport, colours: Map<string, string>): string
 /** The most slices a chart shows (the largest by records); the table below lists them all. */
 const MAX_SLICES_CHARTED = 40;
 
+/** The largest difference in pass rate between two candidates on a slice; -1 without two to compare. */
+export function passRateSpread(s: RunReport['slices'][number]): number {
+  const rates = s.candidates.map((c) => c.passRate.p).filter((p) => Number.isFinite(p));
+  return rates.length < 2 ? -1 : Math.max(...rates) - Math.min(...rates);
+}
+
+/**
+ * The slices a chart shows, in the order it shows them: the largest difference between candidates
+ * first (where they disagree most is what to look at), then the most records; by size alone with one
+ * candidate. Never alphabetical: an order by name says nothing.
+ */
+export function chartedSlices(r: RunReport): RunReport['slices'] {
+  let slices = r.slices;
+  if (slices.length > MAX_SLICES_CHARTED) {
+    const keep = new Set([...slices].sort((a, b) => b.records - a.records).slice(0, MAX_SLICES_CHARTED));
+    slices = slices.filter((s) => keep.has(s));
+  }
+  const spread = new Map(slices.map((s) => [s, passRateSpread(s)]));
+  return [...slices].sort((a, b) => spread.get(b)! - spread.get(a)! || b.records - a.records);
+}
+
 /** Pass rate per slice and candidate, as horizontal bars with interval whiskers. */
 export function sliceChart(r: RunReport, colours: Map<string, string>): string {
   const id = 'chart-slices';
@@ -395,11 +421,7 @@ export function sliceChart(r: RunReport, colours: Map<string, string>): string {
   const barH = 12;
   const barGap = 3;
   const groupGap = 14;
-  let slices = r.slices;
-  if (slices.length > MAX_SLICES_CHARTED) {
-    const keep = new Set([...slices].sort((a, b) => b.records - a.records).slice(0, MAX_SLICES_CHARTED));
-    slices = slices.filter((s) => keep.has(s));
-  }
+  const slices = chartedSlices(r);
   const groupH = Math.max(1, r.candidates.length) * (barH + barGap) - barGap + groupGap;
 
   // Legend: candidate swatches, wrapped to the chart width.
@@ -429,17 +451,24 @@ export function sliceChart(r: RunReport, colours: Map<string, string>): string {
     slices.length < r.slices.length
       ? ` Showing the ${slices.length} largest of ${r.slices.length} values.`
       : '';
+  const order =
+    r.candidates.length > 1 ? 'largest difference between candidates first' : 'most records first';
   const desc =
-    `Bars: pass rate per value of the tag ${r.by} (records in brackets), one bar per candidate; whiskers: ` +
-    `the 95% interval. Values marked * have fewer than 30 records: descriptive only.${shown}`;
+    `Bars: pass rate per value of the tag ${r.by} (records in brackets), one bar per candidate, ${order}; ` +
+    `whiskers: the 95% interval. Values marked * have fewer than 30 records: descriptive only.${shown}`;
   const out = [svgOpen(id, W, H, title, desc, r.simulated), ...key];
   out.push(xAxis(xs, H - m.b, top - 6, percentTick, 'pass rate (95% interval)'));
   const ink: Attrs = { stroke: '#222', 'stroke-width': 1.2 };
+  const suffixes = slices.map((s) => ` (${s.records})${s.records < 30 ? ' *' : ''}`);
+  const names = fitDistinct(
+    slices.map((s) => sliceLabel(s.value)),
+    suffixes.map((x) => m.l - 16 - textWidth(x, 12)),
+    12,
+  );
   slices.forEach((s, g) => {
     const y0 = top + g * groupH;
     const few = s.records < 30;
-    const suffix = ` (${s.records})${few ? ' *' : ''}`;
-    const label = `${fitText(sliceLabel(s.value), m.l - 16 - textWidth(suffix, 12), 12)}${suffix}`;
+    const label = `${names[g]}${suffixes[g]}`;
     out.push(
       `<g${attrs({ class: 'slice', 'data-slice': sliceLabel(s.value) })}>`,
       text(m.l - 10, y0 + (groupH - groupGap) / 2 + 4, label, {

@@ -16,6 +16,7 @@ import {
   candidateTable,
   comparisonMethodLine,
   comparisonTable,
+  confusionPairsTable,
   costByRoleTable,
   errorLines,
   formatTags,
@@ -23,6 +24,8 @@ import {
   labelMethodLine,
   labelSummaryTable,
   latencyTable,
+  manyClasses,
+  manyClassesLine,
   methodLine,
   NO_CLASS,
   runDetails,
@@ -79,6 +82,23 @@ ${HEAT_STYLE}
   svg.chart { display: block; max-width: 100%; height: auto; margin: 8px 0; }
   svg.chart text { font-family: ${FONT}; }
   ul { margin: 4px 0; padding-left: 20px; }
+  nav.toc { margin: 16px 0 8px; padding: 8px 12px; background: #f6f6f6; border-radius: 4px; }
+  nav.toc ol { margin: 4px 0; padding-left: 20px; columns: 2 16em; }
+  nav.toc a { color: #0b57a4; }
+  table.flips td.prompt, table.flips td.ref { white-space: pre-wrap; word-break: break-word; max-width: 300px;
+    color: #333; }
+  @media print {
+    body { max-width: none; padding: 0; font-size: 11px; }
+    .scroll { overflow: visible; }
+    table { width: 100%; table-layout: auto; font-size: 10px; }
+    th, td, td.num, th.num, table.flips td:first-child { white-space: normal; overflow-wrap: anywhere;
+      word-break: break-word; }
+    table.flips td.out, table.flips td.prompt, table.flips td.ref { max-width: none; }
+    thead { display: table-header-group; }
+    tr, svg.chart { break-inside: avoid; }
+    h2, h3 { break-after: avoid; }
+    nav.toc ol { columns: 1; }
+  }
 `;
 
 // --- markup ------------------------------------------------------------------------------------
@@ -89,10 +109,30 @@ function section(id: string, heading: string, body: string): string {
 
 // --- document ----------------------------------------------------------------------------------
 
-/** The whole page; `extra` are ready-made sections (e.g. routing) placed before errors and notes. */
+/**
+ * The whole page: the header, a table of contents, every section; `extra` are ready-made sections
+ * (e.g. routing) placed before errors and notes.
+ */
 export function renderHtml(r: RunReport, extra: readonly string[] = []): string {
   const title = `${r.simulated ? '[SIMULATED] ' : ''}holdout run ${r.run.id} · suite ${r.run.suite}`;
-  return htmlPage(title, REPORT_STYLE, reportSections(r, extra));
+  const [head, ...sections] = reportSections(r, extra);
+  return htmlPage(title, REPORT_STYLE, [head!, tableOfContents(sections), ...sections]);
+}
+
+/**
+ * Links to every section (`<section id="…">` with its `<h2>`), in page order: read back from the
+ * sections' own markup, routing included, so the contents cannot drift from the page. The id and the
+ * heading are already escaped there; the id is a name of ours.
+ */
+function tableOfContents(sections: readonly string[]): string {
+  const items: string[] = [];
+  for (const s of sections) {
+    for (const m of s.matchAll(/<section id="([a-z0-9-]+)"[^>]*>\s*<h2[^>]*>([\s\S]*?)<\/h2>/g)) {
+      items.push(`<li><a href="#${m[1]}">${m[2]}</a></li>`);
+    }
+  }
+  if (items.length === 0) return '';
+  return `<nav class="toc" aria-label="Contents">\n<strong>Contents</strong>\n<ol>\n${items.join('\n')}\n</ol>\n</nav>`;
 }
 
 /** The page's body: the header (SIMULATED first), then every section; `holdout view` embeds it. */
@@ -122,7 +162,7 @@ export function reportSections(r: RunReport, extra: readonly string[] = []): str
   if (scorers.rows.length > 0) parts.push(section('scorers', 'Scorers', table(scorers)));
   if ((r.labels ?? []).length > 0) parts.push(section('labels', 'Label scorers', labelsHtml(r.labels ?? [])));
   if ((r.agreement ?? []).length > 0) {
-    const method = paragraph(agreementMethodLine(), 'method');
+    const method = paragraph(agreementMethodLine(r), 'method');
     parts.push(section('agreement', 'Judge agreement with human grades', table(agreementTable(r)) + method));
   }
   if (r.costByRole.some((x) => x.role !== 'candidate' && x.calls > 0)) {
@@ -176,6 +216,8 @@ function flips(r: RunReport, c: Comparison, which: 'regressions' | 'fixes'): str
     'record',
     'tags',
     ...(repeats ? ['pass share'] : []),
+    'prompt (last user turn)',
+    'reference',
     `${c.baseline} output`,
     `${c.candidate} output`,
   ];
@@ -185,6 +227,8 @@ function flips(r: RunReport, c: Comparison, which: 'regressions' | 'fixes'): str
       el('td', {}, esc(f.recordId)),
       el('td', {}, esc(formatTags(f.tags))),
       ...(repeats ? [el('td', { class: 'num' }, esc(share))] : []),
+      el('td', { class: 'prompt' }, esc(f.promptExcerpt ?? '(no user turn)')),
+      el('td', { class: 'ref' }, esc(f.referenceExcerpt ?? '(no reference)')),
       el('td', { class: 'out' }, esc(f.baselineExcerpt ?? '(no output)')),
       el('td', { class: 'out' }, esc(f.candidateExcerpt ?? '(no output)')),
     ];
@@ -204,7 +248,14 @@ function labelsHtml(labels: LabelReport[]): string {
     const summary = labelSummaryTable(l);
     out.push(el('h3', {}, esc(summary.title ?? l.scorer)), table(summary));
     out.push(table(labelClassTable(l), { class: 'classes', 'data-scorer': l.scorer }));
-    for (const c of l.candidates) out.push(confusionHtml(l, c));
+    if (manyClasses(l)) {
+      const pairs = confusionPairsTable(l);
+      out.push(
+        el('h3', {}, esc(pairs.title ?? 'confused pairs')),
+        table(pairs, { class: 'confused-pairs', 'data-scorer': l.scorer }),
+        paragraph(manyClassesLine(l), 'note'),
+      );
+    } else for (const c of l.candidates) out.push(confusionHtml(l, c));
   }
   out.push(paragraph(labelMethodLine(), 'method'));
   return out.join('\n');

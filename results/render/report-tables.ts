@@ -10,6 +10,7 @@ import {
   formatMs,
   formatNumber,
   formatP,
+  formatPercent,
   formatQuantile,
   formatUsd,
 } from './format.js';
@@ -100,9 +101,19 @@ export const CANDIDATE_COLUMNS = [
   'tok/s',
 ];
 
+/** The human-graded column: reviewers' grades from `holdout view`, only when the run has some. */
+export const HUMAN_GRADED_COLUMN = 'human-graded: n, pass rate [95% CI]';
+
+function humanGraded(c: RunReport['candidates'][number]): string {
+  const h = c.humanGrades;
+  if (!h || h.graded === 0) return '-';
+  return `${h.graded}: ${formatInterval(h.passRate.p, h.passRate.lo, h.passRate.hi)}`;
+}
+
 export function candidateTable(r: RunReport): Table {
+  const graded = r.candidates.some((c) => c.humanGrades !== undefined);
   return {
-    header: CANDIDATE_COLUMNS,
+    header: graded ? [...CANDIDATE_COLUMNS, HUMAN_GRADED_COLUMN] : CANDIDATE_COLUMNS,
     text: new Set([0, 1]),
     rows: r.candidates.map((c) => [
       c.candidate,
@@ -118,6 +129,7 @@ export function candidateTable(r: RunReport): Table {
       formatMs(c.latency.p95.value),
       formatMs(c.latency.p99.value),
       formatNumber(c.outputTokensPerSec, 1),
+      ...(graded ? [humanGraded(c)] : []),
     ]),
   };
 }
@@ -359,13 +371,34 @@ export function labelSummaryTable(l: LabelReport): Table {
   };
 }
 
+/**
+ * Above this many classes a confusion matrix is too wide to read: text, Markdown and HTML show the
+ * per-class table sorted by support and the top confused pairs instead (JSON keeps the whole matrix).
+ */
+export const MANY_CLASSES = 12;
+/** Confused pairs listed per candidate when the matrix is not drawn. */
+export const TOP_CONFUSIONS = 10;
+
+export const manyClasses = (l: LabelReport) => l.classes.length > MANY_CLASSES;
+
+/** Per class, in the declared order; with many classes, by support (largest first), then F1, then name. */
 export function labelClassTable(l: LabelReport): Table {
+  const many = manyClasses(l);
+  const order = (c: LabelCandidateReport) =>
+    many
+      ? [...c.perClass].sort(
+          (a, b) =>
+            b.support - a.support ||
+            (Number.isFinite(b.f1) ? b.f1 : -1) - (Number.isFinite(a.f1) ? a.f1 : -1) ||
+            (a.label < b.label ? -1 : a.label > b.label ? 1 : 0),
+        )
+      : c.perClass;
   return {
-    title: `${l.scorer}: per class`,
+    title: many ? `${l.scorer}: per class, largest support first` : `${l.scorer}: per class`,
     header: ['candidate', 'class', 'support', 'predicted', 'precision', 'recall', 'F1'],
     text: new Set([0, 1]),
     rows: l.candidates.flatMap((c) =>
-      c.perClass.map((k) => [
+      order(c).map((k) => [
         c.candidate,
         k.label,
         String(k.support),
@@ -376,6 +409,61 @@ export function labelClassTable(l: LabelReport): Table {
       ]),
     ),
   };
+}
+
+/** One off-diagonal cell of a confusion matrix: calls that expected one class and predicted another. */
+export interface Confusion {
+  expected: string;
+  /** The class predicted, or NO_CLASS. */
+  predicted: string;
+  count: number;
+  /** count / the calls that expected `expected`. */
+  share: number;
+}
+
+/** The `k` largest confusions of a candidate (ties: larger share, then names); none when all are right. */
+export function topConfusions(l: LabelReport, c: LabelCandidateReport, k = TOP_CONFUSIONS): Confusion[] {
+  const out: Confusion[] = [];
+  c.matrix.forEach((row, i) => {
+    const total = row.reduce((a, b) => a + b, 0);
+    row.forEach((n, j) => {
+      if (j === i || n === 0) return;
+      const predicted = j < l.classes.length ? l.classes[j]! : NO_CLASS;
+      out.push({ expected: l.classes[i]!, predicted, count: n, share: n / total });
+    });
+  });
+  const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+  out.sort(
+    (a, b) =>
+      b.count - a.count || b.share - a.share || cmp(a.expected, b.expected) || cmp(a.predicted, b.predicted),
+  );
+  return out.slice(0, k);
+}
+
+/** The top confused pairs of every candidate: what replaces the matrix when there are many classes. */
+export function confusionPairsTable(l: LabelReport): Table {
+  return {
+    title: `${l.scorer}: top ${TOP_CONFUSIONS} confused pairs per candidate (true → predicted)`,
+    header: ['candidate', 'true class', 'predicted', 'count', 'share of true class'],
+    text: new Set([0, 1, 2]),
+    rows: l.candidates.flatMap((c) =>
+      topConfusions(l, c).map((x) => [
+        c.candidate,
+        x.expected,
+        x.predicted,
+        String(x.count),
+        formatPercent(x.share),
+      ]),
+    ),
+  };
+}
+
+/** Why the matrix is not drawn, and where the whole of it is. */
+export function manyClassesLine(l: LabelReport): string {
+  return (
+    `${l.scorer} has ${l.classes.length} classes (more than ${MANY_CLASSES}): its confusion matrices are not ` +
+    'drawn; the top confused pairs stand in for them, and --format json has every matrix in full.'
+  );
 }
 
 /** One candidate's confusion matrix: a row per expected class, a column per predicted class. */
@@ -418,9 +506,14 @@ export function agreementTable(r: RunReport): Table {
   };
 }
 
-export function agreementMethodLine(): string {
+export function agreementMethodLine(r?: RunReport): string {
+  const reviewed = (r?.agreement ?? []).some((a) => (a.reviewed ?? 0) > 0);
+  const against = reviewed
+    ? "the human grade of the same calls: a reviewer's grade from holdout view (the newest per output) where " +
+      'there is one, else reference.grade'
+    : 'reference.grade on the same calls';
   return (
-    "The judge's verdict against reference.grade on the same calls. Agreement: Wilson interval; kappa: " +
+    `The judge's verdict against ${against}. Agreement: Wilson interval; kappa: ` +
     "Cohen's, with the large-sample standard error of Fleiss, Cohen and Everitt (1969) and a normal 95% " +
     "interval. A number grade passes at ≥ the threshold shown (the scorer's threshold when its spec sets one, else 0.5)."
   );

@@ -3,7 +3,7 @@
  * TrendReport as a table, Markdown, JSON or CSV. Every string that came from the database (names,
  * models, tags, error kinds, outputs) is untrusted and escaped for the format it lands in.
  */
-import { MARKDOWN, TABLE, type TextStyle } from './text-style.js';
+import { fitMarkdown, GITHUB_COMMENT_LIMIT, MARKDOWN, TABLE, type TextStyle } from './text-style.js';
 import { renderHtml } from './report-html.js';
 import type { Comparison, Figures, RunReport, TrendReport } from '../report/report.js';
 import {
@@ -12,6 +12,7 @@ import {
   candidateTable,
   comparisonMethodLine,
   comparisonTable,
+  confusionPairsTable,
   confusionTable,
   costByRoleTable,
   errorLines,
@@ -21,6 +22,8 @@ import {
   labelMethodLine,
   labelSummaryTable,
   latencyTable,
+  manyClasses,
+  manyClassesLine,
   methodLine,
   runDetails,
   scorerTable,
@@ -39,7 +42,7 @@ export function renderReport(report: RunReport, format: ReportFormat): string {
     case 'table':
       return renderText(report, TABLE);
     case 'md':
-      return renderText(report, MARKDOWN);
+      return renderMarkdown(report);
     case 'json':
       // NaN and Infinity become null.
       return `${JSON.stringify(report, null, 2)}\n`;
@@ -67,7 +70,43 @@ export function renderTrend(trend: TrendReport, format: TrendFormat): string {
   }
 }
 
-function renderText(r: RunReport, st: TextStyle): string {
+/**
+ * The parts of the Markdown report that may be left out to fit a GitHub comment, least important
+ * first, with how the note names them.
+ */
+const CUTTABLE: [part: Cuttable, name: string][] = [
+  ['flips', 'the flipped prompts'],
+  ['per-class', 'the per-class tables'],
+  ['confusions', 'the confusion matrices and confused pairs'],
+  ['slices', 'the per-slice table'],
+  ['scorers', 'the per-scorer table'],
+];
+type Cuttable = 'flips' | 'per-class' | 'confusions' | 'slices' | 'scorers';
+
+/** Markdown under GitHub's comment limit (65,536 characters): see CUTTABLE and fitMarkdown. */
+function renderMarkdown(r: RunReport): string {
+  const names = new Map(CUTTABLE);
+  const how = `\`holdout report ${r.run.id} --format html\` (or table, json) shows everything`;
+  return fitMarkdown(
+    (left) => {
+      const note =
+        left.length === 0
+          ? undefined
+          : `Shortened to fit a GitHub comment (${GITHUB_COMMENT_LIMIT.toLocaleString('en-US')} characters): left out ` +
+            `${left.map((p) => names.get(p as Cuttable)).join(', ')}; ${how}.`;
+      return renderText(r, MARKDOWN, new Set(left as Cuttable[]), note);
+    },
+    CUTTABLE.map(([part]) => part),
+    `> **Cut here to fit a GitHub comment (${GITHUB_COMMENT_LIMIT.toLocaleString('en-US')} characters)**: ${how}.`,
+  );
+}
+
+function renderText(
+  r: RunReport,
+  st: TextStyle,
+  omit: ReadonlySet<Cuttable> = new Set(),
+  shortened?: string,
+): string {
   const out: string[] = [];
   const md = st === MARKDOWN;
   const title = md
@@ -77,6 +116,7 @@ function renderText(r: RunReport, st: TextStyle): string {
     out.push(...st.heading(2, title), '');
     for (const w of r.warnings) out.push(...st.warning(w), '');
     out.push(runDetails(r, st.text), '', methodLine(r), '');
+    if (shortened !== undefined) out.push(`> ${shortened}`, '');
   } else {
     for (const w of r.warnings) out.push(...st.warning(w));
     out.push(`${title} · ${runDetails(r, st.text)}`, methodLine(r), '');
@@ -93,13 +133,13 @@ function renderText(r: RunReport, st: TextStyle): string {
   };
   out.push(...st.table(candidateTable(r)));
   section(latencyTable(r));
-  section(scorerTable(r));
-  labelSections(r, st, section, out);
-  if (r.by !== null) section(sliceTable(r));
+  if (!omit.has('scorers')) section(scorerTable(r));
+  labelSections(r, st, section, out, omit);
+  if (r.by !== null && !omit.has('slices')) section(sliceTable(r));
   if (r.baseline !== null) {
     section(comparisonTable(r));
     out.push(...(md ? [''] : []), comparisonMethodLine(r));
-    for (const c of r.comparisons) {
+    for (const c of omit.has('flips') ? [] : r.comparisons) {
       for (const which of ['regressions', 'fixes'] as const) {
         const n = which === 'regressions' ? c.regressions : c.fixes;
         if (n === 0) continue;
@@ -121,19 +161,32 @@ function renderText(r: RunReport, st: TextStyle): string {
   return `${out.join('\n')}\n`;
 }
 
-/** Label scorers (summary, per class, one confusion matrix per candidate) and judge agreement. */
-function labelSections(r: RunReport, st: TextStyle, section: (t: Table) => void, out: string[]): void {
+/**
+ * Label scorers (summary, per class, one confusion matrix per candidate; with more than 12 classes the
+ * per-class table by support and the top confused pairs instead of the matrices) and judge agreement.
+ */
+function labelSections(
+  r: RunReport,
+  st: TextStyle,
+  section: (t: Table) => void,
+  out: string[],
+  omit: ReadonlySet<Cuttable>,
+): void {
   const md = st === MARKDOWN;
   const labels = r.labels ?? [];
   for (const l of labels) {
     section(labelSummaryTable(l));
-    section(labelClassTable(l));
-    for (const c of l.candidates) section(confusionTable(l, c));
+    if (!omit.has('per-class')) section(labelClassTable(l));
+    if (omit.has('confusions')) continue;
+    if (manyClasses(l)) {
+      section(confusionPairsTable(l));
+      out.push(...(md ? [''] : []), st.text(manyClassesLine(l)));
+    } else for (const c of l.candidates) section(confusionTable(l, c));
   }
   if (labels.length > 0) out.push(...(md ? [''] : []), labelMethodLine());
   if ((r.agreement ?? []).length > 0) {
     section(agreementTable(r));
-    out.push(...(md ? [''] : []), agreementMethodLine());
+    out.push(...(md ? [''] : []), agreementMethodLine(r));
   }
 }
 
@@ -263,6 +316,20 @@ function csvLines(header: readonly string[], rows: CsvValue[][]): string {
  * slice and candidate (`slice` empty for records without the tag). The comparison columns are
  * filled on the whole-run rows of the candidates other than the baseline.
  */
+/** Appended when the run has reviewers' grades (`holdout view`), on the whole-run rows. */
+const HUMAN_CSV_COLUMNS: [string, (row: CsvRow, r: RunReport) => CsvValue][] = [
+  ['human_graded', (x, r) => (x.slice ? null : (human(r, x)?.graded ?? null))],
+  ['human_passes', (x, r) => (x.slice ? null : (human(r, x)?.passes ?? null))],
+  ['human_pass_rate', (x, r) => (x.slice ? null : (human(r, x)?.passRate.p ?? null))],
+  ['human_pass_rate_lo', (x, r) => (x.slice ? null : (human(r, x)?.passRate.lo ?? null))],
+  ['human_pass_rate_hi', (x, r) => (x.slice ? null : (human(r, x)?.passRate.hi ?? null))],
+];
+
+function human(r: RunReport, x: CsvRow) {
+  const h = r.candidates.find((c) => c.candidate === x.candidate)?.humanGrades;
+  return h && h.graded > 0 ? h : undefined;
+}
+
 function renderCsv(r: RunReport): string {
   const models = new Map(r.candidates.map((c) => [c.candidate, c.model]));
   const comparisons = new Map(r.comparisons.map((c) => [c.candidate, c]));
@@ -282,9 +349,12 @@ function renderCsv(r: RunReport): string {
       });
     }
   }
+  const columns = r.candidates.some((c) => c.humanGrades !== undefined)
+    ? [...CSV_COLUMNS, ...HUMAN_CSV_COLUMNS]
+    : CSV_COLUMNS;
   return csvLines(
-    CSV_COLUMNS.map(([name]) => name),
-    rows.map((row) => CSV_COLUMNS.map(([, get]) => get(row, r))),
+    columns.map(([name]) => name),
+    rows.map((row) => columns.map(([, get]) => get(row, r))),
   );
 }
 

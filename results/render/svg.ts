@@ -102,6 +102,67 @@ export function fitText(text: string, maxPx: number, fontSize: number): string {
   return chars.length > max ? `${chars.slice(0, max - 1).join('')}…` : text;
 }
 
+/**
+ * `fitText` for a list of labels that must stay told apart: where cutting would make two labels read
+ * the same (`customer-billing-…` twice), those keep their end instead (`customer-…-eu`, `customer-…-us`),
+ * and labels that are the same in full, or cannot be told apart in the room, get ` #2`, ` #3`….
+ * `maxPx` is per label (or one width for all).
+ */
+export function fitDistinct(
+  texts: readonly string[],
+  maxPx: number | readonly number[],
+  fontSize: number,
+): string[] {
+  const room = (i: number) =>
+    Math.max(2, Math.floor((typeof maxPx === 'number' ? maxPx : maxPx[i]!) / (fontSize * 0.62)));
+  const chars = texts.map((t) => Array.from(t));
+  const out = texts.map((t, i) => fitText(t, room(i) * fontSize * 0.62, fontSize));
+  const clashes = () => {
+    const seen = new Map<string, number[]>();
+    out.forEach((s, i) => {
+      seen.set(s, [...(seen.get(s) ?? []), i]);
+    });
+    return [...seen.values()].filter((g) => g.length > 1);
+  };
+  for (const group of clashes()) {
+    const taken = new Set(out.filter((_, i) => !group.includes(i)));
+    const maxTail = Math.max(...group.map((i) => room(i) - 2));
+    let solved = false;
+    // The end kept: `tail` characters, grown back to the start of their word when there is room.
+    const ends = (i: number, tail: number) => {
+      const c = chars[i]!;
+      const max = room(i);
+      let from = c.length - Math.min(tail, max - 2);
+      while (from > 0 && !/[\s\-_./:]/.test(c[from - 1]!) && c.length - from < max - 2) from--;
+      if (from > 0 && /[\s\-_./:]/.test(c[from - 1]!) === false) from = c.length - Math.min(tail, max - 2);
+      return c.slice(from);
+    };
+    for (let tail = 1; tail <= maxTail && !solved; tail++) {
+      const tried = group.map((i) => {
+        const c = chars[i]!;
+        const max = room(i);
+        if (c.length <= max) return c.join('');
+        const end = ends(i, tail);
+        return `${c.slice(0, Math.max(1, max - 1 - end.length)).join('')}…${end.join('')}`;
+      });
+      if (new Set(tried).size === tried.length && !tried.some((t) => taken.has(t))) {
+        group.forEach((i, k) => {
+          out[i] = tried[k]!;
+        });
+        solved = true;
+      }
+    }
+    if (!solved) {
+      group.forEach((i, k) => {
+        if (k === 0) return;
+        const mark = ` #${k + 1}`;
+        out[i] = `${fitText(texts[i]!, (room(i) - mark.length) * fontSize * 0.62, fontSize)}${mark}`;
+      });
+    }
+  }
+  return out;
+}
+
 /** Colour-blind-safe palette (Okabe and Ito, 2008), without the yellow that vanishes on white. */
 export const PALETTE = [
   '#0072B2',

@@ -57,3 +57,36 @@ export const MARKDOWN: TextStyle = {
   list: (items) => items.map((i) => `- ${escapeMarkdown(i)}`),
   warning: (s) => [`> **${escapeMarkdown(s)}**`],
 };
+
+/** GitHub's limit on a comment (and a pull request's description), in characters. */
+export const GITHUB_COMMENT_LIMIT = 65_536;
+
+/**
+ * Markdown that fits GitHub's comment limit. `render(left)` renders with the parts named in `left`
+ * left out (and says so itself); the parts of `levels` are left out one after another, least
+ * important first, until the text fits. Should even that be too long, the text is cut at a line break
+ * and `cutNote` (a line saying where the whole is) ends it. Lengths are UTF-16 code units, which is
+ * never fewer than the characters GitHub counts.
+ */
+export function fitMarkdown(
+  render: (left: readonly string[]) => string,
+  levels: readonly string[],
+  cutNote: string,
+  limit = GITHUB_COMMENT_LIMIT,
+): string {
+  const left: string[] = [];
+  let text = render(left);
+  for (const level of levels) {
+    if (text.length <= limit) return text;
+    left.push(level);
+    text = render(left);
+  }
+  if (text.length <= limit) return text;
+  const tail = `\n\n${cutNote}\n`;
+  const room = Math.max(0, limit - tail.length);
+  let cut = text.lastIndexOf('\n', room);
+  if (cut <= 0) cut = room;
+  // Never split a surrogate pair.
+  if (cut > 0 && /[\ud800-\udbff]/.test(text[cut - 1]!)) cut--;
+  return `${text.slice(0, cut).trimEnd()}${tail}`;
+}

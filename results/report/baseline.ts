@@ -11,6 +11,7 @@ import { groupItems, range, unitsOf } from '../pairing/units.js';
 import { mcnemar, pairedBootstrap, pairedT, tangoInterval } from '../stats/paired.js';
 import { clipInterval } from '../stats/stats.js';
 import type { Store } from '../store/store.js';
+import { lastUserTurn, type Obj, recordBodies, referenceText } from './prompt.js';
 import type { Comparison, Flip } from './types.js';
 
 export const BOOTSTRAP_SEED = 1;
@@ -48,11 +49,15 @@ export function compareWithBaseline(
         loadComparison(store, { runId, candidate: baseline }, { runId, candidate }),
         baseline,
         candidate,
+        (ids) => recordBodies(store.db, runId, ids),
       ),
     );
 }
 
-function comparison(rows: CompareRows, baseline: string, candidate: string): Comparison {
+/** The stored bodies of the flipped records shown: their prompt and reference excerpts. */
+type Bodies = (recordIds: string[]) => Map<string, Obj>;
+
+function comparison(rows: CompareRows, baseline: string, candidate: string, bodies: Bodies): Comparison {
   const p = rows.pairs;
   const items = range(p.callA.length);
   const { g, unit } = groupItems(p, undefined);
@@ -149,7 +154,7 @@ function comparison(rows: CompareRows, baseline: string, candidate: string): Com
     meanScore: { n: score.a.length, delta: s.mean, lo: s.lo, hi: s.hi, p: s.pTwoSided },
     costRatio,
     latencyP50,
-    flips: listedFlips(rows, regress, fix),
+    flips: listedFlips(rows, regress, fix, bodies),
   };
 }
 
@@ -158,6 +163,7 @@ function listedFlips(
   rows: CompareRows,
   regress: { item: number; a: number; b: number }[],
   fix: { item: number; a: number; b: number }[],
+  bodies: Bodies,
 ): Comparison['flips'] {
   const p = rows.pairs;
   const detailed = (list: { item: number; a: number; b: number }[]): Flip[] => {
@@ -178,12 +184,25 @@ function listedFlips(
           candidateRate: f.b,
           baselineExcerpt: excerpt(d.outputA),
           candidateExcerpt: excerpt(d.outputB),
+          promptExcerpt: null,
+          referenceExcerpt: null,
         };
       })
       .sort((x, y) => (x.seq ?? Number.MAX_SAFE_INTEGER) - (y.seq ?? Number.MAX_SAFE_INTEGER))
       .slice(0, FLIPS_SHOWN);
   };
-  return { regressions: detailed(regress), fixes: detailed(fix) };
+  const regressions = detailed(regress);
+  const fixes = detailed(fix);
+  // One read of the shown records' bodies: the last user turn and the reference beside the outputs.
+  const body = bodies([...regressions, ...fixes].map((f) => f.recordId));
+  for (const f of [...regressions, ...fixes]) {
+    const b = body.get(f.recordId);
+    if (!b) continue;
+    const prompt = lastUserTurn(b.request);
+    f.promptExcerpt = prompt === '' ? null : excerpt(prompt);
+    f.referenceExcerpt = excerpt(referenceText(b.reference));
+  }
+  return { regressions, fixes };
 }
 
 function excerpt(output: string | null): string | null {

@@ -5,7 +5,7 @@
 import type Database from 'better-sqlite3';
 import { HarnessError } from '../../harness/errors.js';
 import type { RunRow, Store } from '../store/store.js';
-import { percentile } from '../stats/stats.js';
+import { percentile, wilson } from '../stats/stats.js';
 import {
   type CallAggregate,
   type Collected,
@@ -19,6 +19,7 @@ import {
   addNullable,
 } from './aggregate.js';
 import { BOOTSTRAP_SEED, compareWithBaseline, MAX_RESAMPLES } from './baseline.js';
+import { humanGrades } from './grades.js';
 import { classificationSections } from './labels.js';
 import { notes, simulatedNotice, type UnscoredDetail, unscoredScorerNotes } from './notes.js';
 import { scorersSql, TAG_NAMES_SQL, UNSCORED_DETAILS_SQL } from './queries.js';
@@ -122,6 +123,8 @@ export function buildReport(store: Store, runId: number, opts: ReportOptions = {
   const scorerRows = db.prepare(scorersSql(perPrompt)).all({ run: runId }) as ScorerAggregate[];
   const scorersOf = groupBy(scorerRows);
 
+  // Reviewers' grades from `holdout view`: a column of the report only when the run has some.
+  const reviewed = humanGrades(db, runId);
   const candidates = configured.map(({ candidate, model }): CandidateReport => {
     const { figures: f, latencies } = figures(collected.total.get(candidate) ?? emptyAcc(), method);
     return {
@@ -141,6 +144,9 @@ export function buildReport(store: Store, runId: number, opts: ReportOptions = {
         passRate: passRate(method, r.units, r.passes, r.sum_rate ?? 0, r.ss_rate ?? 0),
         meanValue: r.mean ?? Number.NaN,
       })),
+      ...(reviewed.size > 0
+        ? { humanGrades: reviewed.get(candidate) ?? { graded: 0, passes: 0, passRate: wilson(0, 0) } }
+        : {}),
     };
   });
 

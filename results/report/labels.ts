@@ -1,7 +1,8 @@
 /**
  * The report sections for classification and judges: per-class metrics and confusion matrices of
  * every `label` scorer, and the agreement of every model-graded judge (`judge_*` kinds) with the human
- * grades in `reference.grade`. Reads the database only; one aggregate query per scorer.
+ * grades: a reviewer's pass/fail from `holdout view` (the `grades` table, the newest per output), else
+ * the record's `reference.grade`. Reads the database only; one aggregate query per scorer.
  *
  * Where a label scorer's predicted label comes from: the report re-reads it from the stored output
  * with `extractLabel` and the scorer's stored spec (deterministic, no model call), and only for the
@@ -27,6 +28,7 @@ import {
 } from '../stats/agreement.js';
 import { type Averages, type ClassMetrics, classificationMetrics, emptyConfusion } from '../stats/classes.js';
 import { type Proportion, wilson } from '../stats/stats.js';
+import { GRADED_CALL_EXISTS, NEWEST_GRADE } from './grades.js';
 
 /** One candidate's figures under one label scorer. */
 export interface LabelCandidateReport {
@@ -99,6 +101,11 @@ export interface AgreementReport {
    * judge_label detail without a readable label.
    */
   skipped: number;
+  /**
+   * Compared calls whose human grade is a reviewer's (`holdout view`), not `reference.grade`; present
+   * only when there are some. A reviewer's grade wins over `reference.grade` on the same output.
+   */
+  reviewed?: number;
 }
 
 export interface ClassificationSections {
@@ -145,6 +152,19 @@ export const isJudgeKind = (kind: string) => kind.startsWith('judge_');
 // (body_json is JSON.stringify output, which never escapes the characters of a key name.)
 const LABEL_MAP = 'temp.holdout_report_labels';
 const GRADE_MAP = 'temp.holdout_report_grades';
+/** Reviewers' grades (`holdout view`): the newest per output of a stored call, as JSON true/false. */
+const REVIEW_MAP = 'temp.holdout_report_reviews';
+
+function reviewMapSql(): string[] {
+  return [
+    `DROP TABLE IF EXISTS ${REVIEW_MAP}`,
+    `CREATE TABLE ${REVIEW_MAP} (record_id TEXT, candidate TEXT, repeat INTEGER, value,
+      PRIMARY KEY (record_id, candidate, repeat)) WITHOUT ROWID`,
+    `INSERT INTO ${REVIEW_MAP}
+      SELECT g.record_id, g.candidate, g.repeat, CASE g.value WHEN 'pass' THEN 'true' ELSE 'false' END
+      FROM grades g WHERE ${NEWEST_GRADE} AND ${GRADED_CALL_EXISTS}`,
+  ];
+}
 
 function mapSql(table: string, key: 'label' | 'grade'): string[] {
   // A label is read as SQL text; a grade as JSON text (`->`), so that true stays apart from 1.
@@ -177,15 +197,42 @@ const LABEL_SQL = `
   WHERE c.role = 'candidate' AND s.value IS NOT NULL
   GROUP BY c.candidate, expected, correct, output`;
 
-/** Per candidate and grade: the judge's pass/fail (and, for judge_label, its detail). */
+/**
+ * Per candidate and human grade: the judge's pass/fail (and, for judge_label, its detail). The human
+ * grade of a call is its reviewer's grade when it has one (`source` 'reviewer'), else its record's
+ * reference.grade ('reference'): a reviewer who looked at this very output wins.
+ */
 const JUDGE_SQL = `
-  SELECT c.candidate, g.value AS grade, s.passed,
-    CASE WHEN @withDetail = 1 THEN s.detail END AS detail, count(*) AS n
-  FROM ${GRADE_MAP} g
-    CROSS JOIN calls c ON c.run_id = @run AND c.record_id = g.record_id
-    CROSS JOIN scores s ON s.call_id = c.id AND s.scorer = @scorer
-  WHERE c.role = 'candidate' AND s.value IS NOT NULL AND s.passed IS NOT NULL
-  GROUP BY c.candidate, grade, s.passed, detail`;
+  SELECT x.candidate, x.grade, s.passed, CASE WHEN @withDetail = 1 THEN s.detail END AS detail,
+    count(*) AS n, x.source
+  FROM (
+    SELECT c.id AS call_id, c.candidate, v.value AS grade, 'reviewer' AS source
+    FROM ${REVIEW_MAP} v
+      CROSS JOIN calls c ON c.run_id = @run AND c.record_id = v.record_id AND c.candidate = v.candidate
+        AND c.repeat = v.repeat AND c.role = 'candidate' AND c.aux = ''
+    UNION ALL
+    SELECT c.id, c.candidate, g.value, 'reference'
+    FROM ${GRADE_MAP} g
+      CROSS JOIN calls c ON c.run_id = @run AND c.record_id = g.record_id
+    WHERE c.role = 'candidate' AND NOT EXISTS (SELECT 1 FROM ${REVIEW_MAP} v
+      WHERE v.record_id = c.record_id AND v.candidate = c.candidate AND v.repeat = c.repeat)
+  ) x CROSS JOIN scores s ON s.call_id = x.call_id AND s.scorer = @scorer
+  WHERE s.value IS NOT NULL AND s.passed IS NOT NULL
+  GROUP BY x.candidate, x.grade, s.passed, detail, x.source`;
+
+/** Reviewed outputs whose record also carries reference.grade: there the reviewer's grade is used. */
+const OVERRIDDEN_SQL = `SELECT count(*) FROM ${REVIEW_MAP} v WHERE v.record_id IN (SELECT record_id FROM ${GRADE_MAP})`;
+
+function withTemp<T>(db: Database.Database, runId: number, sql: string[], f: () => T): T {
+  const [drop, ...build] = sql;
+  db.prepare(drop!).run();
+  for (const q of build) db.prepare(q).run({ run: runId });
+  try {
+    return f();
+  } finally {
+    db.prepare(drop!).run();
+  }
+}
 
 function withMap<T>(
   db: Database.Database,
@@ -194,14 +241,7 @@ function withMap<T>(
   key: 'label' | 'grade',
   f: () => T,
 ): T {
-  const [drop, ...build] = mapSql(table, key);
-  db.prepare(drop!).run();
-  for (const sql of build) db.prepare(sql).run({ run: runId });
-  try {
-    return f();
-  } finally {
-    db.prepare(drop!).run();
-  }
+  return withTemp(db, runId, mapSql(table, key), f);
 }
 
 const mapIsEmpty = (db: Database.Database, table: string) =>
@@ -235,13 +275,16 @@ export function classificationSections(
             ? []
             : labelSpecs.flatMap((s) => labelReport(db, runId, s, candidates, notes) ?? []),
         );
+  let overridden = 0;
   const agreement =
     judgeSpecs.length === 0
       ? []
       : withMap(db, runId, GRADE_MAP, 'grade', () =>
-          mapIsEmpty(db, GRADE_MAP)
-            ? []
-            : judgeSpecs.flatMap((s) => agreementReports(db, runId, s, candidates)),
+          withTemp(db, runId, reviewMapSql(), () => {
+            if (mapIsEmpty(db, GRADE_MAP) && mapIsEmpty(db, REVIEW_MAP)) return [];
+            overridden = db.prepare(OVERRIDDEN_SQL).pluck().get() as number;
+            return judgeSpecs.flatMap((s) => agreementReports(db, runId, s, candidates));
+          }),
         );
   for (const l of labels) {
     if (l.mismatched > 0) {
@@ -266,6 +309,16 @@ export function classificationSections(
         `${a.scorer} (${a.mode}): only ${a.pooled.n} graded calls; kappa's large-sample interval is rough.`,
       );
     }
+  }
+  const reviewed = agreement.reduce((n, a) => n + (a.reviewed ?? 0), 0);
+  if (reviewed > 0) {
+    notes.push(
+      "Judge agreement counts reviewers' grades from `holdout view` as human grades (the newest grade per " +
+        `output; ${reviewed} compared ${reviewed === 1 ? 'call' : 'calls'}), like reference.grade` +
+        (overridden > 0
+          ? `; ${overridden} reviewed ${overridden === 1 ? 'output also has' : 'outputs also have'} a reference.grade, and the reviewer's grade is used there.`
+          : '.'),
+    );
   }
   if (repeats > 1 && (labels.length > 0 || agreement.length > 0)) {
     notes.push(
@@ -378,7 +431,14 @@ function labelReport(
 
 // --- judges --------------------------------------------------------------------------------------
 
-type JudgeRow = [candidate: string, grade: string, passed: 0 | 1, detail: string | null, n: number];
+type JudgeRow = [
+  candidate: string,
+  grade: string,
+  passed: 0 | 1,
+  detail: string | null,
+  n: number,
+  source: 'reviewer' | 'reference',
+];
 
 const PASS_FAIL = ['pass', 'fail'];
 
@@ -447,14 +507,18 @@ function agreementReports(
   for (const [mode, categorize] of modes) {
     const pairs: [candidate: string, judge: string, human: string, n: number][] = [];
     let skipped = 0;
-    for (const [candidate, json, passed, detail, n] of rows) {
+    let reviewed = 0;
+    for (const [candidate, json, passed, detail, n, source] of rows) {
       const grade = gradeOf(json);
       if (grade === undefined) continue;
       // Rows of the other mode are not "skipped": only those this mode should but cannot compare.
       if ((mode === 'label') !== isLabelGrade(grade)) continue;
       const cats = categorize(grade, passed === 1, detail);
       if (cats === null) skipped += n;
-      else pairs.push([candidate, cats[0], cats[1], n]);
+      else {
+        pairs.push([candidate, cats[0], cats[1], n]);
+        if (source === 'reviewer') reviewed += n;
+      }
     }
     if (pairs.length === 0 && skipped === 0) continue;
     const categories =
@@ -483,6 +547,7 @@ function agreementReports(
         .map((candidate) => ({ candidate, ...agreementFigures(tables.get(candidate)!) })),
       pooled: agreementFigures(pooled),
       skipped,
+      ...(reviewed > 0 ? { reviewed } : {}),
     });
   }
   return out;

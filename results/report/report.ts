@@ -9,8 +9,12 @@
  *   build.ts      buildReport (per candidate, per slice, cost by role)
  *   baseline.ts   --baseline: paired differences and flips, on compare's pairing (results/pairing/)
  *   labels.ts     per-class metrics and judge agreement;  trend.ts  buildTrend;  notes.ts  caveats
+ *   grades.ts     reviewers' grades (`holdout view`): the human-graded column, human labels for agreement
+ *   records.ts    the evidence: runs newest first, one record with its calls (`holdout runs`, `show`, view)
+ *   prompt.ts     a stored record read for people: turns, last user turn, reference as one line
  *
- * May import: results/store, results/stats, results/pairing, scorers (label extraction), harness/errors.
+ * May import: results/store, results/stats, results/pairing, scorers (label extraction),
+ * datasets/record.ts (a record's turns), harness/errors.
  * Never results/render (which imports this) nor results/compare|route.
  */
 export { bootstrapResamples, BOOTSTRAP_SEED, MAX_RESAMPLES } from './baseline.js';

@@ -2,7 +2,10 @@
  * The report model: what `buildReport` and `buildTrend` produce and every renderer (results/render/)
  * reads. Plain data; stable field names (see RunReport's version note).
  */
+import type { HumanGrades } from './grades.js';
 import type { AgreementReport, LabelReport } from './labels.js';
+
+export type { HumanGrades } from './grades.js';
 
 export type {
   AgreementFigures,
@@ -118,6 +121,11 @@ export interface CandidateReport extends Figures {
    */
   latencyQuantiles: number[];
   scorers: ScorerReport[];
+  /**
+   * Reviewers' grades from `holdout view` (the newest per output): graded outputs, passes, the human
+   * pass rate (Wilson). Present on every candidate only when the run has a graded output.
+   */
+  humanGrades?: HumanGrades;
 }
 
 /** One value of the `by` tag: the figures of every candidate over the records carrying it. */
@@ -151,6 +159,10 @@ export interface Flip {
   /** The first ok output of each, whitespace collapsed, cut to 200 characters ('…' marks a cut). */
   baselineExcerpt: string | null;
   candidateExcerpt: string | null;
+  /** The prompt's last user turn, cut the same way; null when the record has none. */
+  promptExcerpt: string | null;
+  /** The record's reference (its output, else its label, else the reference as JSON), cut the same way. */
+  referenceExcerpt: string | null;
 }
 
 /**
@@ -222,7 +234,8 @@ export interface RunHeader {
  * - `ttftP50` became `ttft: { n, p50, p95 }`;
  * - added per candidate: `costPerPass`, `latencyQuantiles`; at the top: `by`, `slices`,
  *   `costByRole`, `baseline`, `comparisons`; `method.latencyInterval` and `method.bootstrap`.
- * Added later in version 2 (optional, present only when relevant): `labels`, `agreement`.
+ * Added later in version 2 (optional, present only when relevant): `labels`, `agreement`, candidate
+ * `humanGrades`, agreement `reviewed`; flips gained `promptExcerpt` and `referenceExcerpt`.
  */
 export interface RunReport {
   version: 2;

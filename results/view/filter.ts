@@ -10,6 +10,8 @@
  * the numbers of passes differ. An error row carries no scores (the runner never scores one, and the
  * report counts on it too), so "scored" implies "ok": the outcome filters never read the calls
  * table's rows, only its unique key (run, record, candidate, repeat, role, aux) and the scores' key.
+ * A label confusion (`label=`, from the labels page) is the one filter not written in SQL: its record
+ * ids are read first (confusion.ts `resolveConfusion`) and bound as a list.
  */
 import { HarnessError } from '../../harness/errors.js';
 
@@ -27,10 +29,26 @@ export interface RecordFilter {
   /** Records on which this scorer scored (or could not score) a candidate's call. */
   scorer?: string;
   flips?: [string, string];
+  /** One cell of a label scorer's confusion matrix for one candidate (the labels page links here). */
+  confusion?: ConfusionFilter;
   /** Text in the stored record (prompt, reference) or in a candidate's output, case-insensitive for ASCII. */
   q?: string;
   sort: SortKey;
   desc: boolean;
+}
+
+/**
+ * The records on which `candidate`'s call, scored by the label scorer `scorer`, expected the class
+ * `expected` and predicted `predicted` (a class; null: no class), or any other class or none when
+ * `predicted` is undefined (the class's errors). Which records those are is read from the scores by
+ * `resolveConfusion` (confusion.ts) before any SQL is built: `ids`.
+ */
+export interface ConfusionFilter {
+  scorer: string;
+  candidate: string;
+  expected: string;
+  predicted?: string | null;
+  ids?: readonly string[];
 }
 
 export const EMPTY_FILTER: RecordFilter = { tags: [], pass: [], fail: [], sort: 'seq', desc: false };
@@ -77,6 +95,8 @@ export function parseFilter(q: URLSearchParams, candidates: readonly string[]): 
     }
     f.flips = [known(pair[0]!, 'flips'), known(pair[1]!, 'flips')];
   }
+  const confusion = parseConfusion(q, known);
+  if (confusion) f.confusion = confusion;
   const text = q.get('q');
   if (text) f.q = text;
   const sort = q.get('sort') ?? 'seq';
@@ -93,6 +113,40 @@ export function parseFilter(q: URLSearchParams, candidates: readonly string[]): 
   return f;
 }
 
+/** `label=SCORER&candidate=C&expected=T` and `predicted=P` or `unclassified=1` (or neither: any error). */
+function parseConfusion(
+  q: URLSearchParams,
+  known: (name: string, what: string) => string,
+): ConfusionFilter | undefined {
+  const [scorer, candidate, expected, predicted, unclassified] = CONFUSION_PARAMS.map((k) => q.get(k) || '');
+  if (!scorer && !candidate && !expected && !predicted && !unclassified) return undefined;
+  const hint =
+    'e.g. label=intent&candidate=mini&expected=billing&predicted=refund (links of the labels page)';
+  if (!scorer || !candidate || !expected) {
+    throw bad('a confusion filter needs label (the scorer), candidate and expected together', hint);
+  }
+  if (predicted && unclassified) throw bad('give predicted or unclassified, not both', hint);
+  if (unclassified && unclassified !== '1') throw bad(`unclassified=${unclassified}: expected 1`, hint);
+  const f: ConfusionFilter = { scorer, candidate: known(candidate, 'candidate'), expected };
+  if (predicted) f.predicted = predicted;
+  else if (unclassified) f.predicted = null;
+  return f;
+}
+
+const CONFUSION_PARAMS = ['label', 'candidate', 'expected', 'predicted', 'unclassified'] as const;
+
+/** The confusion filter as query parameters (the labels page's links). */
+export function confusionParams(c: ConfusionFilter): [string, string][] {
+  const out: [string, string][] = [
+    ['label', c.scorer],
+    ['candidate', c.candidate],
+    ['expected', c.expected],
+  ];
+  if (typeof c.predicted === 'string') out.push(['predicted', c.predicted]);
+  else if (c.predicted === null) out.push(['unclassified', '1']);
+  return out;
+}
+
 export function sortParam(s: SortKey): string {
   return typeof s === 'string' ? s : `${s.metric}:${s.candidate}`;
 }
@@ -106,6 +160,7 @@ export function filterParams(f: RecordFilter, withSort = true): [string, string]
   if (f.error !== undefined) out.push(['error', f.error]);
   if (f.scorer !== undefined) out.push(['scorer', f.scorer]);
   if (f.flips) out.push(['flips', f.flips.join(',')]);
+  if (f.confusion) out.push(...confusionParams(f.confusion));
   if (f.q !== undefined) out.push(['q', f.q]);
   if (withSort && f.sort !== 'seq') out.push(['sort', sortParam(f.sort)]);
   if (withSort && f.desc) out.push(['dir', 'desc']);
@@ -188,6 +243,11 @@ export function whereSql(runId: number, f: RecordFilter): Sql {
       WHERE pa IS NOT NULL AND pb IS NOT NULL
       GROUP BY record_id HAVING sum(pa) <> sum(pb))`);
     args.push(b, runId, a);
+  }
+  if (f.confusion) {
+    if (!f.confusion.ids) throw new Error('the confusion filter was not resolved (resolveConfusion)');
+    parts.push('r.record_id IN (SELECT value FROM json_each(?))');
+    args.push(JSON.stringify(f.confusion.ids));
   }
   if (f.q !== undefined) {
     // The body is stored as JSON: search for the text as JSON writes it (quotes, newlines escaped).

@@ -15,6 +15,17 @@ export const PAGE_CSP = `${CSP}; form-action 'self'; base-uri 'none'`;
 /** Sent as a header too, where frame-ancestors takes effect (it is ignored in a meta element). */
 export const HEADER_CSP = `${PAGE_CSP}; frame-ancestors 'none'`;
 
+/** Shades of a heatmap block by its share of the row: blue on the diagonal, vermilion off it. */
+const HEATMAP_SHADES = Array.from({ length: 10 }, (_, k) => {
+  const i = k + 1;
+  const alpha = (0.08 + (i / 10) * 0.82).toFixed(3);
+  const ink = i >= 6 ? ' color: #fff;' : '';
+  return (
+    `  table.heatmap td.hd${i} { background: rgba(0, 114, 178, ${alpha});${ink} }\n` +
+    `  table.heatmap td.ho${i} { background: rgba(213, 94, 0, ${alpha});${ink} }`
+  );
+}).join('\n');
+
 const VIEW_STYLE = `
   nav.crumbs { font-size: 13px; color: #555; margin: 0 0 12px; }
   nav.crumbs a { margin-right: 4px; }
@@ -49,6 +60,23 @@ const VIEW_STYLE = `
   .verdict.FAIL { background: #fde7e9; } .verdict.PASS { background: #e6f4ea; }
   .verdict.INCONCLUSIVE { background: #fff4e5; }
   .problem { background: #fde7e9; padding: 8px 12px; border-radius: 4px; }
+  h2, h3, p, li { overflow-wrap: anywhere; }
+  td.cls { white-space: normal; overflow-wrap: anywhere; min-width: 12ch; max-width: 40ch; }
+  .heatmap-box { max-width: 100%; max-height: 80vh; overflow: auto; border: 1px solid #ddd; margin: 8px 0; }
+  table.heatmap { border-collapse: separate; border-spacing: 1px; margin: 0; font-size: 10px; }
+  table.heatmap th, table.heatmap td { padding: 0; border: 0; }
+  table.heatmap td { width: 22px; min-width: 22px; max-width: 22px; height: 22px; overflow: hidden;
+    text-align: center; vertical-align: middle; background: #f4f4f4; font-variant-numeric: tabular-nums; }
+  table.heatmap td a { display: block; line-height: 22px; color: inherit; text-decoration: none; }
+  table.heatmap td a:hover, table.heatmap td a:focus { outline: 2px solid #1b1b1b; }
+  table.heatmap thead th { position: sticky; top: 0; z-index: 2; background: #fff; vertical-align: bottom;
+    padding: 4px 0; font-weight: 500; }
+  table.heatmap thead th span { display: inline-block; writing-mode: vertical-rl; transform: rotate(180deg);
+    white-space: nowrap; }
+  table.heatmap tbody th { position: sticky; left: 0; z-index: 1; background: #fff; text-align: right;
+    padding: 0 6px; font-weight: 500; white-space: nowrap; }
+  table.heatmap thead th.corner { left: 0; z-index: 3; text-align: left; padding: 4px 6px; color: #555; }
+${HEATMAP_SHADES}
 `;
 
 /** A whole page: `body` is markup that is already safe. */
@@ -91,6 +119,8 @@ export const paths = {
     `/runs/${runId}/records/${encodeURIComponent(recordId)}${queryString(params)}`,
   grades: (runId: number, recordId: string) =>
     `/runs/${runId}/records/${encodeURIComponent(recordId)}/grades`,
+  labels: (runId: number, params: [string, string][] = []) => `/runs/${runId}/labels${queryString(params)}`,
+  routing: (runId: number) => `/runs/${runId}/routing`,
   compare: (runId: number, a?: string, b?: string) =>
     `/runs/${runId}/compare${
       a !== undefined && b !== undefined

@@ -3,20 +3,25 @@
  * two over the filtered records (the page, the count) and one for the cells of the 50 rows shown.
  */
 import type Database from 'better-sqlite3';
+import { type GradeRow, latestGrades } from '../report/grades.js';
+import { listRuns, type RunListRow as SharedRunListRow } from '../report/records.js';
 import { parseTags } from '../store/tags.js';
 import { type RecordFilter, orderSql, PAGE_SIZE, whereSql } from './filter.js';
 
-export interface RunListRow {
-  id: number;
-  suite: string;
-  status: string;
-  created_at: string;
-  finished_at: string | null;
-  record_count: number;
-  repeats: number;
+// One record's rows are read the same way by `holdout show` and the viewer: results/report/records.ts.
+export {
+  type CallDetail,
+  type GradeRow,
+  latestGrades,
+  recordCalls,
+  recordGrades,
+  recordRow,
+  type StoredRecordRow,
+} from '../report/records.js';
+
+/** A row of the runs page: the shared listing (results/report/records.ts), candidates joined. */
+export interface RunListRow extends Omit<SharedRunListRow, 'candidates'> {
   candidates: string | null;
-  cost: number | null;
-  calls: number;
 }
 
 /** Runs newest first, grouped by suite (suites ordered by their newest run), one page of them. */
@@ -25,18 +30,10 @@ export function runList(
   page: number,
   size: number,
 ): { rows: RunListRow[]; total: number } {
-  const rows = db
-    .prepare(
-      `SELECT r.id, r.suite, r.status, r.created_at, r.finished_at, r.record_count, r.repeats,
-         (SELECT group_concat(candidate, ', ') FROM (SELECT candidate FROM candidates k WHERE k.run_id = r.id
-           ORDER BY k.rowid)) AS candidates,
-         (SELECT sum(cost_usd) FROM calls c WHERE c.run_id = r.id) AS cost,
-         (SELECT count(*) FROM calls c WHERE c.run_id = r.id AND c.role = 'candidate') AS calls
-       FROM runs r
-       ORDER BY (SELECT max(id) FROM runs s WHERE s.suite = r.suite) DESC, r.id DESC
-       LIMIT ? OFFSET ?`,
-    )
-    .all(size, (page - 1) * size) as RunListRow[];
+  const rows = listRuns(db, { bySuite: true, limit: size, offset: (page - 1) * size }).map((r) => ({
+    ...r,
+    candidates: r.candidates.length > 0 ? r.candidates.join(', ') : null,
+  }));
   const total = db.prepare('SELECT count(*) FROM runs').pluck().get() as number;
   return { rows, total };
 }
@@ -245,105 +242,4 @@ export function cells(
     });
   }
   return out;
-}
-
-export interface GradeRow {
-  id: number;
-  record_id: string;
-  candidate: string;
-  repeat: number;
-  reviewer: string;
-  value: 'pass' | 'fail';
-  note: string;
-  created_at: string;
-}
-
-/** The newest grade of every graded output of these records. */
-export function latestGrades(db: Database.Database, runId: number, recordIds: string[]): GradeRow[] {
-  return db
-    .prepare(
-      `SELECT g.* FROM grades g WHERE g.run_id = ? AND g.record_id IN (SELECT value FROM json_each(?))
-         AND g.id = (SELECT max(h.id) FROM grades h WHERE h.run_id = g.run_id AND h.record_id = g.record_id
-           AND h.candidate = g.candidate AND h.repeat = g.repeat)
-       ORDER BY g.id`,
-    )
-    .all(runId, JSON.stringify(recordIds)) as GradeRow[];
-}
-
-/** Every grade of one record, newest first. */
-export function recordGrades(db: Database.Database, runId: number, recordId: string): GradeRow[] {
-  return db
-    .prepare('SELECT * FROM grades WHERE run_id = ? AND record_id = ? ORDER BY id DESC')
-    .all(runId, recordId) as GradeRow[];
-}
-
-export interface StoredRecordRow {
-  seq: number;
-  record_id: string;
-  api: string;
-  tags_json: string;
-  body_json: string;
-}
-
-export function recordRow(
-  db: Database.Database,
-  runId: number,
-  recordId: string,
-): StoredRecordRow | undefined {
-  return db
-    .prepare(
-      'SELECT seq, record_id, api, tags_json, body_json FROM records WHERE run_id = ? AND record_id = ?',
-    )
-    .get(runId, recordId) as StoredRecordRow | undefined;
-}
-
-/** A call row as stored (every column), with its scores. */
-export interface CallDetail {
-  id: number;
-  candidate: string;
-  repeat: number;
-  status: 'ok' | 'error';
-  output: string | null;
-  tool_calls_json: string | null;
-  finish_reason: string | null;
-  input_tokens: number | null;
-  cached_tokens: number | null;
-  cache_write_tokens?: number | null;
-  output_tokens: number | null;
-  reasoning_tokens: number | null;
-  cost_usd: number | null;
-  latency_ms: number | null;
-  ttft_ms: number | null;
-  queue_ms: number | null;
-  backoff_ms: number | null;
-  attempts: number;
-  error_kind: string | null;
-  error_message: string | null;
-  http_status: number | null;
-  served_model: string | null;
-  request_id: string | null;
-  server_ms: number | null;
-  service_tier: string | null;
-  simulated: number;
-  scores: { scorer: string; value: number | null; passed: number | null; detail: string | null }[];
-}
-
-/** The candidates' calls on one record (role 'candidate'), by repeat, with every score. */
-export function recordCalls(db: Database.Database, runId: number, recordId: string): CallDetail[] {
-  const calls = db
-    .prepare(
-      `SELECT * FROM calls WHERE run_id = ? AND record_id = ? AND role = 'candidate' AND aux = ''
-       ORDER BY repeat, id`,
-    )
-    .all(runId, recordId) as Omit<CallDetail, 'scores'>[];
-  const scores = db
-    .prepare(
-      `SELECT s.call_id, s.scorer, s.value, s.passed, s.detail FROM scores s JOIN calls c ON c.id = s.call_id
-       WHERE c.run_id = ? AND c.record_id = ? AND c.role = 'candidate' ORDER BY s.call_id, s.scorer`,
-    )
-    .all(runId, recordId) as (CallDetail['scores'][number] & { call_id: number })[];
-  return calls.map((c) => ({
-    ...c,
-    scores: scores.filter((s) => s.call_id === c.id).map(({ call_id: _, ...s }) => s),
-  }));
 }

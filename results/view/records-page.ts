@@ -8,7 +8,15 @@ import { excerpt } from '../compare/compare.js';
 import { escapeHtml as esc, formatMs, formatNumber, formatUsd } from '../render/format.js';
 import { el } from '../render/markup.js';
 import type { RunRow } from '../store/store.js';
-import { filterParams, isFiltered, PAGE_SIZE, type RecordFilter, type SortKey, sortParam } from './filter.js';
+import {
+  confusionParams,
+  filterParams,
+  isFiltered,
+  PAGE_SIZE,
+  type RecordFilter,
+  type SortKey,
+  sortParam,
+} from './filter.js';
 import { type Cell, cells, facets, recordPage } from './queries.js';
 import { link, pager, paths, rawTable, viewPage } from './page.js';
 
@@ -55,6 +63,7 @@ export function recordsPage(
 
   const out = [
     `<h1>${esc(`run ${run.id} · records`)}</h1>`,
+    confusionNote(run.id, f),
     filterForm(db, run, candidates, f),
     pager((p) => paths.records(run.id, withPage(p)), page, PAGE_SIZE, total),
     total === 0
@@ -71,6 +80,31 @@ export function recordsPage(
     ],
     out,
   );
+}
+
+/** What a confusion filter (from the labels page) selects, with links back and away from it. */
+function confusionNote(runId: number, f: RecordFilter): string {
+  const c = f.confusion;
+  if (!c) return '';
+  const predicted =
+    c.predicted === undefined
+      ? 'another class or none'
+      : c.predicted === null
+        ? 'no class'
+        : JSON.stringify(c.predicted);
+  const text =
+    `Label scorer ${c.scorer}: records where ${c.candidate} was expected to answer ` +
+    `${JSON.stringify(c.expected)} and predicted ${predicted}, as the scores' details say.`;
+  const back = link(
+    paths.labels(runId, [
+      ['scorer', c.scorer],
+      ['candidate', c.candidate],
+    ]),
+    'labels page',
+  );
+  const { confusion: _, ...rest } = f;
+  const without = link(paths.records(runId, filterParams(rest)), 'remove');
+  return el('p', { class: 'note', 'data-confusion': '' }, `${esc(text)} ${back} · ${without}`);
 }
 
 function promptExcerpts(db: Database.Database, runId: number, ids: string[]): Map<string, string> {
@@ -189,6 +223,11 @@ function filterForm(db: Database.Database, run: RunRow, candidates: string[], f:
       `text ${el('input', { type: 'search', name: 'q', value: f.q ?? '', placeholder: 'in prompts and outputs' })}`,
     ),
   ];
+  if (f.confusion) {
+    for (const [name, value] of confusionParams(f.confusion)) {
+      fields.push(el('input', { type: 'hidden', name, value }));
+    }
+  }
   if (f.sort !== 'seq') fields.push(el('input', { type: 'hidden', name: 'sort', value: sortParam(f.sort) }));
   if (f.desc) fields.push(el('input', { type: 'hidden', name: 'dir', value: 'desc' }));
   fields.push(el('button', { type: 'submit' }, 'Filter'));

@@ -8,6 +8,7 @@ import { reportSections } from '../render/report-html.js';
 import { buildReport } from '../report/report.js';
 import type { RunReport } from '../report/report.js';
 import type { RunRow, Store } from '../store/store.js';
+import { labelScorers } from './confusion.js';
 import { tagNames } from './queries.js';
 import { link, paths, section, viewPage } from './page.js';
 
@@ -21,6 +22,8 @@ export function runPage(store: Store, run: RunRow, by: string | undefined): stri
       [
         link(paths.records(run.id), `Records (${run.record_count.toLocaleString('en-US')})`),
         names.length >= 2 ? link(paths.compare(run.id, names[0], names[1]), 'Compare two candidates') : '',
+        labelScorers(run.scorers_json).size > 0 ? link(paths.labels(run.id), 'Label scorers') : '',
+        link(paths.routing(run.id), 'Routing'),
       ]
         .filter(Boolean)
         .join(' · '),

@@ -16,10 +16,13 @@ import type { RunRow, Store } from '../store/store.js';
 import { comparePage } from './compare-page.js';
 import { filterParams, parseFilter, type RecordFilter } from './filter.js';
 import { insertGrade, parseGrade } from './grades.js';
+import { labelsPage, parseLabelsQuery } from './labels-page.js';
 import { HEADER_CSP, pageParam, paths, viewPage } from './page.js';
+import { resolveConfusion } from './confusion.js';
 import { recordRow } from './queries.js';
 import { recordPage } from './record-page.js';
 import { recordsPage } from './records-page.js';
+import { routingPage, type ViewRouting } from './routing-page.js';
 import { runPage } from './run-page.js';
 import { runsPage } from './runs-page.js';
 
@@ -33,6 +36,8 @@ export interface ViewOptions {
   clock?: Clock;
   /** Where unexpected errors are logged (a line each, with the stack). */
   log?: (line: string) => void;
+  /** `holdout view --route`: the routing evaluations the command made at start (the routing page). */
+  routing?: ViewRouting;
 }
 
 export interface ViewServer {
@@ -79,7 +84,7 @@ export async function startViewServer(store: Store, opts: ViewOptions = {}): Pro
       });
       res.end(html);
     };
-    handle(req, { store, clock, token, port })
+    handle(req, { store, clock, token, port, routing: opts.routing })
       .then((out) =>
         out.redirect !== undefined ? send(303, '', { Location: out.redirect }) : send(200, out.html ?? ''),
       )
@@ -114,6 +119,7 @@ interface Ctx {
   clock: Clock;
   token: string;
   port: number;
+  routing: ViewRouting | undefined;
 }
 
 type Out = { html?: string; redirect?: string };
@@ -186,8 +192,12 @@ async function handle(req: IncomingMessage, ctx: Ctx): Promise<Out> {
     if (a !== undefined && a === b) throw new Reply(400, 'compare two different candidates');
     return { html: comparePage(ctx.store, run, candidates, a, b) };
   }
+  if (seg.length === 3 && seg[2] === 'labels') {
+    return { html: labelsPage(db, run, candidates, parseLabelsQuery(q, candidates)) };
+  }
+  if (seg.length === 3 && seg[2] === 'routing') return { html: routingPage(run, ctx.routing) };
   if (seg[2] !== 'records') throw new Reply(404, `no page at ${url.pathname}`);
-  const filter = parseFilter(q, candidates);
+  const filter = resolveConfusion(db, run, candidates, parseFilter(q, candidates));
   if (seg.length === 3) {
     const page = pageParam(q);
     const canonical: [string, string][] = [

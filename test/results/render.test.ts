@@ -141,8 +141,11 @@ describe('renderReport html (markup)', () => {
         `content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">`,
     );
     expect(html).not.toMatch(/<script|<link|<iframe|<object|<embed|<img|@import|url\(/i);
-    // No attribute that could fetch anything.
-    expect(html).not.toMatch(/<[^>]*\s(src|href|srcset|action|formaction|xlink:href)=/i);
+    // No attribute that could fetch anything: the only links are the contents' links within the page.
+    expect(html).not.toMatch(/<[^>]*\s(src|srcset|action|formaction|xlink:href)=/i);
+    const hrefs = [...html.matchAll(/<[^>]*\shref="([^"]*)"/gi)].map((m) => m[1]!);
+    expect(hrefs.length).toBeGreaterThan(0);
+    expect(hrefs.filter((h) => !/^#[a-z0-9-]+$/.test(h))).toEqual([]);
     // The only URL is the SVG namespace, which is a name, not a request.
     expect(html.match(/https?:\/\/[^\s"'<>]+/g)?.every((u) => u === 'http://www.w3.org/2000/svg')).toBe(true);
     for (const id of ['chart-frontier', 'chart-latency', 'chart-slices']) {
@@ -173,7 +176,7 @@ describe('renderReport html (markup)', () => {
     // Every tag in the document is one of ours.
     const tags = new Set([...html.matchAll(/<\/?([a-zA-Z][\w-]*)/g)].map((m) => m[1]!.toLowerCase()));
     const ours =
-      'html head meta title style body header div h1 h2 h3 p section table thead tbody tr th td ul li';
+      'html head meta title style body header div h1 h2 h3 p section table thead tbody tr th td ul li nav ol a strong';
     const svg = 'svg desc g line text circle rect path';
     const allowed = new Set(`${ours} ${svg}`.split(' '));
     expect([...tags].filter((t) => !allowed.has(t))).toEqual([]);

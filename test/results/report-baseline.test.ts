@@ -160,6 +160,9 @@ describe('buildReport against a baseline', () => {
       candidateRate: 0,
       baselineExcerpt: 'base answer p14',
       candidateExcerpt: 'cand answer p14',
+      // The fixture's records store no request and no reference.
+      promptExcerpt: null,
+      referenceExcerpt: null,
     });
     // Whitespace collapsed, cut to 200 characters with an ellipsis.
     const p10 = c.flips.regressions[4]!.candidateExcerpt!;

@@ -3,7 +3,9 @@
  * with tags, prompts, references, and the outcomes of OUTCOMES (the rest pass on both).
  */
 import { request } from 'node:http';
+import type { HoldoutRecord } from '../../datasets/record.js';
 import type { Store } from '../../results/store/store.js';
+import { LabelArgs, label as labelFactory } from '../../scorers/label.js';
 import { call, newRun, score } from './report-helpers.js';
 
 type Outcome = 'pass' | 'fail' | 'unscored' | `error:${string}`;
@@ -177,4 +179,103 @@ export function http(
 /** Record ids in the records table of a records page, in order. */
 export function listedIds(html: string): string[] {
   return [...html.matchAll(/<a href="[^"]*" class="record">([^<]*)<\/a>/g)].map((m) => m[1]!);
+}
+
+/** One candidate's call in a label run: the class its record expected and the class it predicted. */
+export interface LabelCall {
+  recordId: string;
+  candidate: string;
+  expected: string;
+  /** The class the output names; null: an output naming no class. */
+  predicted: string | null;
+}
+
+export interface LabelRunOptions {
+  classes?: number;
+  /** Put into a few class names (and so into outputs, references and the heatmap's axes). */
+  payload?: string;
+  names?: [string, string];
+}
+
+/**
+ * A run of a label scorer (`intent`) over many classes with long names that share their first 30
+ * characters, so that the heatmap's axes must shorten them: three records per class, scored by the
+ * label scorer itself (its details as a run stores them). mini answers its first record of each class
+ * right, confuses the second with the next class (written differently: `Label: …` in upper case),
+ * and names no class on the third of every fifth class; frontier confuses the classes 0, 7, 14, …
+ * with the class two on. Returns every call with what it expected and predicted.
+ */
+export function labelRun(
+  store: Store,
+  o: LabelRunOptions = {},
+): { runId: number; classes: string[]; calls: LabelCall[]; names: [string, string] } {
+  const k = o.classes ?? 77;
+  const names = o.names ?? ['mini', 'frontier'];
+  const classes = Array.from({ length: k }, (_, i) =>
+    o.payload && i % 25 === 3
+      ? `${i}_${o.payload}`
+      : `customer_support_intent_category_${['billing', 'refund', 'shipping'][i % 3]}_${String(i).padStart(2, '0')}`,
+  );
+  const spec = { kind: 'label', name: 'intent', labels: classes };
+  const scorer = labelFactory.create('intent', LabelArgs.parse({ labels: classes }));
+  const perClass = 3;
+  const runId = newRun(
+    store,
+    1,
+    k * perClass,
+    names.map((c, i) => [c, i === 0 ? 'gpt-mini' : 'gpt-frontier']),
+    { suite: 'labels-suite', scorers: [spec] },
+  );
+  const records: { id: string; api: string; tags: Record<string, string>; json: string; expected: number }[] =
+    [];
+  for (let i = 0; i < k; i++) {
+    for (let j = 0; j < perClass; j++) {
+      const id = `c${String(i).padStart(2, '0')}-${j}`;
+      const tags = { task: 'classify' };
+      const body = {
+        id,
+        api: 'chat',
+        tags,
+        request: { model: 'gpt-x', messages: [{ role: 'user', content: `ticket ${id}` }] },
+        reference: { label: classes[i] },
+      };
+      records.push({ id, api: 'chat', tags, json: JSON.stringify(body), expected: i });
+    }
+  }
+  store.insertRecords(runId, records, 0);
+  const calls: LabelCall[] = [];
+  records.forEach((r, n) => {
+    const i = r.expected;
+    const j = n % perClass;
+    names.forEach((candidate, c) => {
+      let predicted: number | null = i;
+      if (c === 0 && j === 1) predicted = (i + 1) % k;
+      if (c === 0 && j === 2 && i % 5 === 0) predicted = null;
+      if (c === 1 && i % 7 === 0 && j > 0) predicted = (i + 2) % k;
+      const output =
+        predicted === null
+          ? 'I cannot tell.'
+          : predicted === i
+            ? classes[i]!
+            : `Label: ${classes[predicted]!.toUpperCase()}`;
+      const record = JSON.parse(r.json) as HoldoutRecord;
+      const s = scorer.score({ record, output: { text: output, toolCalls: [] } }) as {
+        value: number | null;
+        passed: boolean | null;
+        detail?: string;
+      };
+      store.recordCall(
+        call(runId, { recordId: r.id, candidate, output, costUsd: 0.001, latencyMs: 100 + n }),
+        [{ scorer: 'intent', value: s.value, passed: s.passed, ...(s.detail ? { detail: s.detail } : {}) }],
+      );
+      calls.push({
+        recordId: r.id,
+        candidate,
+        expected: classes[i]!,
+        predicted: predicted === null ? null : classes[predicted]!,
+      });
+    });
+  });
+  store.setRunStatus(runId, 'finished', '2025-01-01T01:00:00.000Z');
+  return { runId, classes, calls, names };
 }

@@ -1,20 +1,25 @@
 /**
  * `holdout view` in headless Chromium (Debian's /usr/bin/chromium, driven by playwright-core): a run
  * made against the simulator, filtered to "frontier passed, mini failed", one record opened and
- * graded, the grade found in the database; and the report test's XSS payloads, placed in record ids,
- * tags, prompts, outputs and a candidate name, run in no view. Without Chromium this fails under CI
- * (process.env.CI) and is skipped elsewhere, like the HTML report's browser test.
+ * graded, the grade found in the database; the labels page of a 77-class run, whose heatmap scrolls
+ * inside its box and leaves the page as wide as the viewport; and the report test's XSS payloads,
+ * placed in record ids, tags, prompts, outputs, a candidate name, class names and a routing policy's
+ * name, run in no view. Without Chromium this fails under CI (process.env.CI) and is skipped
+ * elsewhere, like the HTML report's browser test.
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { contentText, requestTurns } from '../../datasets/record.js';
+import { systemClock } from '../../harness/clock.js';
+import { evaluateRouting } from '../../harness/route/evaluate.js';
 import { Store } from '../../results/store/store.js';
+import type { RouteResult } from '../../results/view/routing-page.js';
 import { startViewServer, type ViewServer } from '../../results/view/server.js';
 import { answerKeyPath, queryDb, runCli, sampleSlice, tempDir } from '../support/cli.js';
 import { PAYLOADS } from './report-helpers.js';
-import { viewRun } from './view-fixture.js';
+import { labelRun, viewRun } from './view-fixture.js';
 
 const CHROMIUM = process.env.HOLDOUT_CHROMIUM ?? '/usr/bin/chromium';
 const missing = !existsSync(CHROMIUM);
@@ -23,6 +28,19 @@ if (missing && process.env.CI) {
   it('has Chromium to open the viewer in', () => {
     throw new Error(`Chromium not found at ${CHROMIUM}: install it with \`apt-get install -y chromium\``);
   });
+}
+
+/** Where the labels page's heatmap box sits and how far it scrolls (CSS pixels). */
+interface Measures {
+  page: number;
+  viewport: number;
+  left: number;
+  right: number;
+  client: number;
+  scroll: number;
+  clientHeight: number;
+  scrollHeight: number;
+  headLeft: number;
 }
 
 describe.skipIf(missing)('holdout view in headless Chromium', () => {
@@ -34,6 +52,8 @@ describe.skipIf(missing)('holdout view in headless Chromium', () => {
   let simRun: number;
   let evilRun: number;
   let evilNames: [string, string];
+  let labelsRun: number;
+  let evilLabelsRun: number;
   const requests: string[] = [];
   const consoleErrors: string[] = [];
   const PAYLOAD = PAYLOADS.join('');
@@ -65,7 +85,27 @@ describe.skipIf(missing)('holdout view in headless Chromium', () => {
     const evil = viewRun(store, { records: 6, payload: PAYLOAD, names: [`mini${PAYLOADS[2]}`, 'frontier'] });
     evilRun = evil.runId;
     evilNames = evil.names;
-    server = await startViewServer(store);
+    labelsRun = labelRun(store).runId;
+    evilLabelsRun = labelRun(store, { classes: 30, payload: PAYLOAD }).runId;
+    // A routing policy named with the payloads, evaluated on the simulator run as `view --route` does at start.
+    const policy = join(dir, 'policy.yaml');
+    writeFileSync(
+      policy,
+      JSON.stringify({
+        name: `cheap-first${PAYLOAD}`,
+        description: PAYLOAD,
+        default: 'mini',
+        rules: [{ when: { tags: { task: 'classify' } }, route: 'frontier' }],
+      }),
+    );
+    const routed = await evaluateRouting(
+      store,
+      { policies: [policy], run: simRun, margin: 0.03, alpha: 0.025, fitOn: 'all', evaluateOn: 'all' },
+      { stderr: process.stderr, env: {}, clock: systemClock },
+    );
+    server = await startViewServer(store, {
+      routing: { policies: [policy], results: new Map([[simRun, routed as RouteResult]]) },
+    });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: [
@@ -189,6 +229,44 @@ describe.skipIf(missing)('holdout view in headless Chromium', () => {
     expect(consoleErrors).toEqual([]);
   }, 60_000);
 
+  it('the labels page of 77 classes: the heatmap scrolls inside its box, the page keeps the viewport’s width', async () => {
+    const base = server!.url.replace(/\/$/, '');
+    await page.goto(`${base}/runs/${labelsRun}`);
+    await page.getByRole('link', { name: 'Label scorers' }).click();
+    await page.waitForURL(/\/labels$/);
+    await page.getByRole('link', { name: 'mini', exact: true }).first().click();
+    await page.waitForURL(/\/labels\?scorer=intent&candidate=mini$/);
+    expect(await page.locator('table.heatmap tbody tr').count()).toBe(77);
+    expect(await page.locator('table.heatmap thead th[title]').count()).toBe(78);
+    const measure = () =>
+      page.evaluate(`(() => {
+        const box = document.querySelector('.heatmap-box');
+        const r = box.getBoundingClientRect();
+        const head = box.querySelector('tbody th').getBoundingClientRect();
+        return { page: document.documentElement.scrollWidth, viewport: window.innerWidth, left: r.left,
+          right: r.right, client: box.clientWidth, scroll: box.scrollWidth, clientHeight: box.clientHeight,
+          scrollHeight: box.scrollHeight, headLeft: head.left };
+      })()`) as Promise<Measures>;
+    const m = await measure();
+    // The grid (77 × 78 blocks) is far wider than the box; the box, not the page, scrolls.
+    expect(m.page).toBeLessThanOrEqual(m.viewport);
+    expect(m.right).toBeLessThanOrEqual(m.viewport);
+    expect(m.scroll).toBeGreaterThan(m.client + 200);
+    expect(m.scrollHeight).toBeGreaterThan(m.clientHeight);
+    // Scrolled right, the class names stay in view at the box's left edge (sticky).
+    await page.locator('.heatmap-box').evaluate('(box) => { box.scrollLeft = 1000; }');
+    const scrolled = await measure();
+    expect(Math.abs(scrolled.headLeft - scrolled.left)).toBeLessThan(3);
+    expect(scrolled.page).toBeLessThanOrEqual(scrolled.viewport);
+    // A block's title has its count; a confused pair leads to its records.
+    const title = await page.locator('table.heatmap td.ho3').first().getAttribute('title');
+    expect(title).toMatch(/ → .*: 1 of 3 \(33\.3%\)$/);
+    await page.locator('a.pair').first().click();
+    await page.waitForURL(/\/records\?label=intent&candidate=mini&expected=/);
+    expect(await page.locator('a.record').count()).toBe(1);
+    expect(consoleErrors).toEqual([]);
+  }, 60_000);
+
   it('the payloads run in no view, show as text, and the pages ask for nothing but the viewer', async () => {
     const base = server!.url.replace(/\/$/, '');
     const recordId = `${PAYLOAD}r001`;
@@ -199,6 +277,8 @@ describe.skipIf(missing)('holdout view in headless Chromium', () => {
       `/runs/${evilRun}/records?tag=${encodeURIComponent(`tenant:acme${PAYLOAD}`)}&q=${encodeURIComponent(PAYLOAD)}`,
       `/runs/${evilRun}/records/${encodeURIComponent(recordId)}`,
       `/runs/${evilRun}/compare?a=${encodeURIComponent(evilNames[0])}&b=frontier`,
+      `/runs/${evilLabelsRun}/labels?order=confusion`,
+      `/runs/${simRun}/routing`,
     ];
     for (const v of views) {
       const res = await page.goto(`${base}${v}`);
