@@ -5,9 +5,10 @@
 import type { Argv } from 'yargs';
 import { renderRescoreEstimate, rescoreDryRun, rescoreCommand as rescoreRun } from '../run/rescore.js';
 import { type CommandIo, checkConcurrency, READING, withStore } from './common.js';
+import { RUN_REF_HELP, resolveRun } from './run-ref.js';
 
 export interface RescoreArgs {
-  run: number;
+  run: string | number;
   scorer?: string[];
   config?: string;
   db?: string;
@@ -17,7 +18,7 @@ export interface RescoreArgs {
 
 export function rescoreOptions(c: Argv) {
   return c
-    .positional('run', { type: 'number', demandOption: true, describe: 'the run id' })
+    .positional('run', { type: 'string', demandOption: true, describe: RUN_REF_HELP })
     .option('scorer', {
       type: 'string',
       array: true,
@@ -51,7 +52,7 @@ export function rescoreCommand(a: RescoreArgs, io: CommandIo): Promise<number> {
       a.db,
       async (store) => {
         const estimate = await rescoreDryRun(store, {
-          runId: a.run,
+          runId: resolveRun(store, a.run).id,
           scorers: a.scorer,
           configPath: a.config,
         });
@@ -62,14 +63,15 @@ export function rescoreCommand(a: RescoreArgs, io: CommandIo): Promise<number> {
     );
   }
   return withStore(a.db, async (store) => {
+    const runId = resolveRun(store, a.run).id;
     const r = await rescoreRun(
       store,
-      { runId: a.run, scorers: a.scorer, configPath: a.config, concurrency: a.concurrency },
+      { runId, scorers: a.scorer, configPath: a.config, concurrency: a.concurrency },
       { stderr: io.stderr, env: io.env, clock: io.clock, signal: io.signal },
     );
     const judged = r.judgeCostUsd > 0 ? `; judge calls cost $${r.judgeCostUsd.toFixed(4)}` : '';
     io.stderr.write(
-      `run ${a.run}: ${r.scored} of ${r.pending} missing scores computed (${r.errors} scorer errors) for ${r.applied.join(', ') || 'no scorer'}${judged}\n`,
+      `run ${runId}: ${r.scored} of ${r.pending} missing scores computed (${r.errors} scorer errors) for ${r.applied.join(', ') || 'no scorer'}${judged}\n`,
     );
     if (r.halted === 'interrupted') {
       io.stderr.write(`interrupted; every finished score is saved: rerun the same command to resume\n`);

@@ -1,7 +1,7 @@
 /**
  * Run references (harness/cli/run-ref.ts): an id, `latest`, `latest~N`, and `--suite` counting one
  * suite's runs; a reference that names no run is exit 2 listing the runs there are. Then the
- * commands that take one: report, compare --run/--runs, route --run, run --resume.
+ * commands that take one: report, compare --run/--runs, route --run, run --resume, rescore.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -229,6 +229,16 @@ describe('commands taking a run reference', () => {
     const bad = await runCli(['route', policy, '--run', 'latest~4', '--db', path]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/run latest~4 is not in this database/);
+  });
+
+  it('rescore latest~3 rescores run 1; a reference that names no run is exit 2', async () => {
+    const path = db();
+    const res = await runCli(['rescore', 'latest~3', '--db', path]);
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stderr).toMatch(/^run 1: /m);
+    const bad = await runCli(['rescore', 'latest~9', '--db', path]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/run latest~9 is not in this database/);
   });
 
   it('run --resume with a reference that names no run: exit 2 listing the runs', async () => {
