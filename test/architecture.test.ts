@@ -83,6 +83,13 @@ describe('architecture', () => {
     expect(bad.map((e) => `${e.from} -> ${e.to}`)).toEqual([]);
   });
 
+  it('the harness renders only in its command line', () => {
+    const bad = all.filter(
+      (e) => under(e.from, 'harness') && !under(e.from, 'harness/cli') && under(e.to, 'results/render'),
+    );
+    expect(bad.map((e) => `${e.from} -> ${e.to}`)).toEqual([]);
+  });
+
   it('only the command line imports the command line', () => {
     const bad = all.filter((e) => under(e.to, 'harness/cli') && !under(e.from, 'harness/cli'));
     expect(bad.map((e) => `${e.from} -> ${e.to}`)).toEqual([]);

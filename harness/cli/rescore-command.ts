@@ -3,7 +3,10 @@
  * with no candidate call; judge calls are stored and resumable.
  */
 import type { Argv } from 'yargs';
-import { renderRescoreEstimate, rescoreDryRun, rescoreCommand as rescoreRun } from '../run/rescore.js';
+import { printable } from '../../datasets/printable.js';
+import { fixedWidth } from '../../results/render/format.js';
+import { JUDGE_OUTPUT_TOKENS } from '../run/estimate.js';
+import { type RescoreEstimate, rescoreDryRun, rescoreCommand as rescoreRun } from '../run/rescore.js';
 import { type CommandIo, checkConcurrency, READING, withStore } from './common.js';
 import { RUN_REF_HELP, resolveRun } from './run-ref.js';
 
@@ -83,4 +86,44 @@ export function rescoreCommand(a: RescoreArgs, io: CommandIo): Promise<number> {
     }
     return 0;
   });
+}
+
+/** The dry run as a table: a row per scorer, then the total. */
+function renderRescoreEstimate(e: RescoreEstimate): string {
+  const usd = (x: number) => `$${x < 1 ? x.toPrecision(3) : x.toFixed(2)}`;
+  const rows = e.scorers.map((s) => [
+    printable(s.name),
+    s.kind,
+    s.mode,
+    String(s.scores),
+    s.judge ? `${s.judge.judge} (${s.judge.model})` : '-',
+    s.judge ? String(s.judge.calls) : '-',
+    s.judge ? String(s.judge.reused) : '-',
+    s.judge ? String(s.judge.inputTokens) : '-',
+    s.judge ? String(s.judge.outputTokens) : '-',
+    s.judge ? usd(s.judge.costUsd) : '-',
+  ]);
+  const table = fixedWidth(
+    [
+      'scorer',
+      'kind',
+      'mode',
+      'scores',
+      'judge',
+      'judge calls',
+      'reused',
+      'input tokens',
+      'output tokens',
+      'est. cost',
+    ],
+    rows,
+    new Set([0, 1, 2, 4]),
+  );
+  const lines = [
+    `dry run: rescore of run ${e.runId}; no call made, nothing stored`,
+    ...(e.scorers.length > 0 ? table : ['no scorer to apply']),
+    `estimated new spend: ${usd(e.totalUsd)} (judge calls)`,
+    `Judge input tokens are counted with the judge model's tokenizer on the request each call would send; a judge's reply is taken as ${JUDGE_OUTPUT_TOKENS} tokens. "reused": stored judge answers that a fill takes instead of calling again.`,
+  ];
+  return `${lines.join('\n')}\n`;
 }

@@ -5,9 +5,12 @@
 import { dirname, resolve } from 'node:path';
 import type { Argv } from 'yargs';
 import { buildReport } from '../../results/report/report.js';
+import { fixedWidth } from '../../results/render/format.js';
 import { renderReport } from '../../results/render/report-text.js';
 import { readYamlFile } from '../config.js';
-import { dryRunCommand, renderEstimate, runCommand as executeRun } from '../run/start.js';
+import { dryRunCommand } from '../run/dry-run.js';
+import { ASSUMED_OUTPUT_TOKENS, JUDGE_OUTPUT_TOKENS, type RunEstimate } from '../run/estimate.js';
+import { runCommand as executeRun } from '../run/start.js';
 import {
   type CommandIo,
   checkConcurrency,
@@ -148,4 +151,45 @@ function dbOfConfig(configPath: string | undefined): string | undefined {
   }
   const db = (raw as { db?: unknown } | null)?.db;
   return typeof db === 'string' && db !== '' ? resolve(dirname(configPath), db) : undefined;
+}
+
+/** The estimate as a table: a row per candidate and judge, then the total. */
+function renderEstimate(e: RunEstimate, budgetUsd: number | undefined): string {
+  const usd = (x: number) => `$${x < 1 ? x.toPrecision(3) : x.toFixed(2)}`;
+  const basis = (b: RunEstimate['endpoints'][number]['basis']) =>
+    (['logged', 'reference', 'cap', 'assumed'] as const)
+      .filter((k) => b[k] > 0)
+      .map((k) => `${k} ${b[k]}`)
+      .join(', ');
+  const rows = e.endpoints.map((x) => [
+    x.batch ? `${x.id} (batch)` : x.id,
+    x.role,
+    x.model,
+    String(x.calls),
+    String(x.inputTokens),
+    String(x.outputTokens),
+    x.replay ? `(${usd(x.costUsd)} logged, not spent)` : usd(x.costUsd),
+    x.replay ? 'no calls: the logged responses' : basis(x.basis),
+  ]);
+  const table = fixedWidth(
+    [
+      'endpoint',
+      'role',
+      'model',
+      'calls',
+      'input tokens',
+      'output tokens',
+      'est. cost',
+      'output tokens from',
+    ],
+    rows,
+    new Set([0, 1, 2, 6, 7]),
+  );
+  const lines = [
+    `dry run: ${e.records} records × ${e.repeats} repeat${e.repeats === 1 ? '' : 's'}; no call made, nothing stored`,
+    ...table,
+    `estimated new spend: ${usd(e.totalUsd)}${budgetUsd !== undefined ? ` (budget ${usd(budgetUsd)}${e.totalUsd > budgetUsd ? ': the run would stop at the budget' : ''})` : ''}`,
+    `Input tokens are counted with the model family's tokenizer, no prompt caching assumed. Output tokens per call come from the logged response, else the reference, else the request's output limit (an upper bound), else ${ASSUMED_OUTPUT_TOKENS} assumed; a judge's reply is taken as ${JUDGE_OUTPUT_TOKENS}. Hidden reasoning tokens are not estimated: reasoning models can cost more.`,
+  ];
+  return `${lines.join('\n')}\n`;
 }

@@ -1,6 +1,4 @@
-import { printable } from '../../datasets/printable.js';
 import type { HoldoutRecord } from '../../datasets/record.js';
-import { fixedWidth } from '../../results/render/format.js';
 import { LEASE_STALE_MS, type LeaseRow, type RunLease, takeLease } from '../../results/store/lease.js';
 import { runNotFound } from '../../results/store/missing.js';
 import type { RunRow, Store } from '../../results/store/store.js';
@@ -16,7 +14,7 @@ import {
 import { HarnessError } from '../errors.js';
 import { connectEndpoint, type MakeClient, startSimulatorIfNeeded } from '../providers/connect.js';
 import type { SimServer } from '../sim/index.js';
-import { judgeCallEstimate, JUDGE_OUTPUT_TOKENS, tokenizersFor } from './estimate.js';
+import { judgeCallEstimate, tokenizersFor } from './estimate.js';
 import { judgeBody, judgeService } from './judge-service.js';
 import { type ScorePassSummary, scoreStoredCalls } from './score-pass.js';
 
@@ -400,44 +398,4 @@ export async function rescoreDryRun(store: Store, opts: RescoreOptions): Promise
   }
   const scorers = [...estimates.values()];
   return { runId: run.id, scorers, totalUsd: scorers.reduce((s, e) => s + (e.judge?.costUsd ?? 0), 0) };
-}
-
-/** The dry run as a table: a row per scorer, then the total. */
-export function renderRescoreEstimate(e: RescoreEstimate): string {
-  const usd = (x: number) => `$${x < 1 ? x.toPrecision(3) : x.toFixed(2)}`;
-  const rows = e.scorers.map((s) => [
-    printable(s.name),
-    s.kind,
-    s.mode,
-    String(s.scores),
-    s.judge ? `${s.judge.judge} (${s.judge.model})` : '-',
-    s.judge ? String(s.judge.calls) : '-',
-    s.judge ? String(s.judge.reused) : '-',
-    s.judge ? String(s.judge.inputTokens) : '-',
-    s.judge ? String(s.judge.outputTokens) : '-',
-    s.judge ? usd(s.judge.costUsd) : '-',
-  ]);
-  const table = fixedWidth(
-    [
-      'scorer',
-      'kind',
-      'mode',
-      'scores',
-      'judge',
-      'judge calls',
-      'reused',
-      'input tokens',
-      'output tokens',
-      'est. cost',
-    ],
-    rows,
-    new Set([0, 1, 2, 4]),
-  );
-  const lines = [
-    `dry run: rescore of run ${e.runId}; no call made, nothing stored`,
-    ...(e.scorers.length > 0 ? table : ['no scorer to apply']),
-    `estimated new spend: ${usd(e.totalUsd)} (judge calls)`,
-    `Judge input tokens are counted with the judge model's tokenizer on the request each call would send; a judge's reply is taken as ${JUDGE_OUTPUT_TOKENS} tokens. "reused": stored judge answers that a fill takes instead of calling again.`,
-  ];
-  return `${lines.join('\n')}\n`;
 }

@@ -3,7 +3,6 @@ import { existsSync } from 'node:fs';
 import { ImportInterrupted, importToFile } from '../../datasets/import/index.js';
 import { checkDataset, readRecords } from '../../datasets/jsonl.js';
 import { printable } from '../../datasets/printable.js';
-import { fixedWidth } from '../../results/render/format.js';
 import { readSampleManifest } from '../../datasets/manifest.js';
 import { claimLease, holdLease, type LeaseClaim, type RunLease } from '../../results/store/lease.js';
 import { runNotFound } from '../../results/store/missing.js';
@@ -37,13 +36,7 @@ import type { Provider } from '../providers/provider.js';
 import { preflight } from './preflight.js';
 import { scoreStoredCalls } from './score-pass.js';
 import { HarnessError } from '../errors.js';
-import {
-  ASSUMED_OUTPUT_TOKENS,
-  estimateRun,
-  JUDGE_OUTPUT_TOKENS,
-  type RunEstimate,
-  SpendLedger,
-} from './estimate.js';
+import { SpendLedger } from './estimate.js';
 import { defaultDbPath } from '../paths.js';
 import { progressReporter } from './progress.js';
 import {
@@ -583,80 +576,4 @@ async function withRecords(store: Store, run: RunRow, lease: RunLease, io: RunIo
     lease.release();
     throw withResumeHint(err, store, run.id);
   }
-}
-
-/**
- * `holdout run --dry-run`: what the run would cost, from a real tokenizer and the price table, with
- * no call made and nothing stored (harness/estimate.ts says how output tokens are guessed).
- */
-export async function dryRunCommand(
-  configPath: string,
-): Promise<{ estimate: RunEstimate; config: ResolvedConfig }> {
-  const config = loadConfig(configPath);
-  if (config.import && !existsSync(config.dataset)) {
-    throw new HarnessError(
-      'DATASET_NOT_FOUND',
-      `${config.dataset} does not exist yet: it is imported on the first run`,
-      {
-        hint: `import it first: holdout import ${config.import.format} … -o ${config.dataset}`,
-      },
-    );
-  }
-  await checkDataset(config.dataset);
-  async function* records() {
-    for await (const { record } of readRecords(config.dataset)) yield record;
-  }
-  const estimate = await estimateRun(
-    {
-      candidates: config.candidates,
-      judges: config.judges ?? [],
-      scorers: config.scorers,
-      repeats: config.repeats,
-      stream: config.stream,
-      batched: new Set(config.candidates.filter((c) => isBatchCandidate(c, config)).map((c) => c.id)),
-    },
-    records(),
-  );
-  return { estimate, config };
-}
-
-/** The estimate as a table: a row per candidate and judge, then the total. */
-export function renderEstimate(e: RunEstimate, budgetUsd: number | undefined): string {
-  const usd = (x: number) => `$${x < 1 ? x.toPrecision(3) : x.toFixed(2)}`;
-  const basis = (b: RunEstimate['endpoints'][number]['basis']) =>
-    (['logged', 'reference', 'cap', 'assumed'] as const)
-      .filter((k) => b[k] > 0)
-      .map((k) => `${k} ${b[k]}`)
-      .join(', ');
-  const rows = e.endpoints.map((x) => [
-    x.batch ? `${x.id} (batch)` : x.id,
-    x.role,
-    x.model,
-    String(x.calls),
-    String(x.inputTokens),
-    String(x.outputTokens),
-    x.replay ? `(${usd(x.costUsd)} logged, not spent)` : usd(x.costUsd),
-    x.replay ? 'no calls: the logged responses' : basis(x.basis),
-  ]);
-  const table = fixedWidth(
-    [
-      'endpoint',
-      'role',
-      'model',
-      'calls',
-      'input tokens',
-      'output tokens',
-      'est. cost',
-      'output tokens from',
-    ],
-    rows,
-    new Set([0, 1, 2, 6, 7]),
-  );
-  const lines = [
-    `dry run: ${e.records} records × ${e.repeats} repeat${e.repeats === 1 ? '' : 's'}; no call made, nothing stored`,
-    ...table,
-    `estimated new spend: ${usd(e.totalUsd)}${budgetUsd !== undefined ? ` (budget ${usd(budgetUsd)}${e.totalUsd > budgetUsd ? ': the run would stop at the budget' : ''})` : ''}`,
-    `Input tokens are counted with the model family's tokenizer, no prompt caching assumed. Output tokens per call come from the logged response, else the reference, else the request's output limit (an upper bound), else ${ASSUMED_OUTPUT_TOKENS} assumed; a judge's reply is taken as ${JUDGE_OUTPUT_TOKENS}. Hidden reasoning tokens are not estimated: reasoning models can cost more.`,
-  ];
-  return `${lines.join('\n')}\n`;
 }

@@ -1,154 +1,23 @@
-import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { HarnessError } from '../../harness/errors.js';
+import { createPrivateFile, isWritable, notADatabase, storeWriteError } from './files.js';
+import type {
+  BatchRow,
+  BatchUpdate,
+  CallRow,
+  CandidateRow,
+  NewBatch,
+  NewRecord,
+  NewRun,
+  RunRow,
+  ScoreRow,
+  StoredRecord,
+} from './rows.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
 
-export interface NewRun {
-  suite: string;
-  configPath?: string;
-  configJson: string;
-  configHash: string;
-  datasetPath: string;
-  datasetHash: string;
-  recordCount: number;
-  repeats: number;
-  scorersJson: string;
-  createdAt: string;
-}
-
-export interface RunRow {
-  id: number;
-  suite: string;
-  status: 'running' | 'interrupted' | 'finished';
-  created_at: string;
-  finished_at: string | null;
-  config_path: string | null;
-  config_json: string;
-  config_hash: string;
-  dataset_path: string;
-  dataset_hash: string;
-  record_count: number;
-  repeats: number;
-  scorers_json: string;
-}
-
-export interface CandidateRow {
-  candidate: string;
-  model: string;
-  api: string;
-  baseUrl?: string;
-  paramsJson: string;
-  priceJson: string;
-}
-
-export interface NewRecord {
-  id: string;
-  api: string;
-  tags: Record<string, string>;
-  /** The whole normalized record as JSON. */
-  json: string;
-}
-
-export interface StoredRecord {
-  seq: number;
-  record_id: string;
-  body_json: string;
-}
-
-/** One finished call, as it is written: every field the calls table holds but its id. */
-export interface CallRow {
-  runId: number;
-  recordId: string;
-  candidate: string;
-  repeat: number;
-  role: 'candidate' | 'judge' | 'router';
-  /** Tells apart several calls of one role on one (record, candidate, repeat); '' for candidate calls. */
-  aux?: string;
-  status: 'ok' | 'error';
-  output: string | null;
-  toolCallsJson: string | null;
-  finishReason: string | null;
-  inputTokens: number | null;
-  cachedTokens: number | null;
-  /** Input tokens written to the prompt cache (schema v5); absent = NULL. */
-  cacheWriteTokens?: number | null;
-  outputTokens: number | null;
-  reasoningTokens: number | null;
-  costUsd: number | null;
-  latencyMs: number | null;
-  ttftMs: number | null;
-  queueMs: number;
-  backoffMs: number;
-  attempts: number;
-  errorKind: string | null;
-  errorMessage: string | null;
-  httpStatus: number | null;
-  servedModel: string | null;
-  requestId: string | null;
-  serverMs: number | null;
-  serviceTier: string | null;
-  simulated: boolean;
-  startedAt: string;
-  finishedAt: string;
-}
-
-/** A Batch API batch as the batches table holds it (results/schema.ts, v3). */
-export interface BatchRow {
-  id: number;
-  run_id: number;
-  candidate: string;
-  token: string;
-  batch_id: string | null;
-  endpoint: string;
-  input_file_id: string;
-  status: string;
-  request_count: number;
-  completed_count: number | null;
-  failed_count: number | null;
-  created_at: string;
-  finished_at: string | null;
-  output_file_id: string | null;
-  error_file_id: string | null;
-  custom_ids_json: string;
-  collected_at: string | null;
-  note: string | null;
-  /** What it was reserved against the budget when submitted (v4); null for batches from before. */
-  worst_case_usd: number | null;
-}
-
-export interface NewBatch {
-  runId: number;
-  candidate: string;
-  token: string;
-  endpoint: string;
-  inputFileId: string;
-  requestCount: number;
-  customIds: readonly string[];
-  createdAt: string;
-  /** Its requests' worst-case cost at the batch rate (harness/run/estimate.ts), held against the budget. */
-  worstCaseUsd?: number;
-}
-
-/** Fields a poll or a collection updates; absent fields keep their value. */
-export interface BatchUpdate {
-  batchId?: string;
-  status?: string;
-  completedCount?: number;
-  failedCount?: number;
-  finishedAt?: string;
-  outputFileId?: string;
-  errorFileId?: string;
-  collectedAt?: string;
-  note?: string;
-}
-
-export interface ScoreRow {
-  scorer: string;
-  value: number | null;
-  passed: boolean | null;
-  detail?: string;
-}
+export { storeWriteError } from './files.js';
+export type * from './rows.js';
 
 /**
  * The one store: synchronous like better-sqlite3. Tests open it on ':memory:' or a temp file.
@@ -615,81 +484,6 @@ export interface StoreOptions {
 
 export function openStore(path: string, opts: StoreOptions = {}): Store {
   return new Store(path, opts);
-}
-
-/**
- * A new database file, created empty and readable by its owner only (0600): it will hold production
- * prompts and outputs. SQLite gives its -wal and -shm files the same permissions.
- */
-function createPrivateFile(path: string): void {
-  mkdirSync(dirname(path), { recursive: true });
-  try {
-    closeSync(openSync(path, 'wx', 0o600));
-  } catch (err) {
-    // Another process created it first: theirs is as good.
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
-      throw new HarnessError('STORE_OPEN', `cannot create database ${path}: ${(err as Error).message}`, {
-        cause: err,
-      });
-    }
-  }
-}
-
-function isWritable(path: string): boolean {
-  try {
-    accessSync(path, constants.W_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** "file is not a database" and its kin from the first statement: the --db names something else. */
-function notADatabase(err: unknown, path: string): unknown {
-  const code = (err as { code?: unknown } | null)?.code;
-  if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') {
-    return new HarnessError(
-      'STORE_OPEN',
-      `${path} is not a holdout database (SQLite: ${(err as Error).message})`,
-      {
-        cause: err,
-        hint: 'point --db at the database holdout wrote (default results/holdout.db)',
-      },
-    );
-  }
-  return storeWriteError(err, path);
-}
-
-/**
- * A write that failed for want of disk: a HarnessError saying so (exit 1, no stack), since it is no
- * bug of holdout's. SQLite rolled back the statement or transaction that failed; every earlier
- * commit is intact. Anything else is returned unchanged.
- */
-export function storeWriteError(err: unknown, path: string): unknown {
-  const code = (err as { code?: unknown } | null)?.code;
-  if (typeof code !== 'string') return err;
-  const why = (err as Error).message;
-  if (code === 'SQLITE_FULL') {
-    return new HarnessError(
-      'STORE_FULL',
-      `the disk holding ${path} is full (SQLite: ${why}): the last write was not stored; everything committed before it is kept`,
-      { cause: err, exitCode: 1, hint: 'free some disk space, then run the same command again to resume' },
-    );
-  }
-  if (code === 'SQLITE_READONLY') {
-    return new HarnessError('STORE_WRITE', `cannot write to ${path}: the database is read-only (${why})`, {
-      cause: err,
-      hint: 'this command stores what it computes: give it a writable database (or a writable copy)',
-    });
-  }
-  if (code.startsWith('SQLITE_IOERR')) {
-    return new HarnessError(
-      'STORE_WRITE',
-      `cannot write to ${path} (${code}: ${why}): the last write was not stored; everything committed before it is kept`,
-      { cause: err, exitCode: 1, hint: 'check the disk, then run the same command again to resume' },
-    );
-  }
-  return err;
 }
 
 /** The insert's named parameters as one flat literal: an object spread here was a slow path in V8. */
