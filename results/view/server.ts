@@ -13,6 +13,7 @@ import { escapeHtml as esc } from '../render/format.js';
 import { el } from '../render/markup.js';
 import { runNotFound } from '../store/missing.js';
 import type { RunRow, Store } from '../store/store.js';
+import { PageCache } from './cache.js';
 import { comparePage } from './compare-page.js';
 import { filterParams, parseFilter, type RecordFilter } from './filter.js';
 import { insertGrade, parseGrade } from './grades.js';
@@ -38,6 +39,8 @@ export interface ViewOptions {
   log?: (line: string) => void;
   /** `holdout view --route`: the routing evaluations the command made at start (the routing page). */
   routing?: ViewRouting;
+  /** How many run and compare pages are kept built (cache.ts); 0 keeps none. Default 8. */
+  cachedPages?: number;
 }
 
 export interface ViewServer {
@@ -72,6 +75,7 @@ export async function startViewServer(store: Store, opts: ViewOptions = {}): Pro
   const log = opts.log ?? (() => {});
   const token = randomBytes(32).toString('base64url');
   let port = 0;
+  const pages = new PageCache(store.db, opts.cachedPages ?? 8);
   const server = createServer((req, res) => {
     const started = performance.now();
     const send = (status: number, html: string, extra: Record<string, string> = {}) => {
@@ -84,7 +88,7 @@ export async function startViewServer(store: Store, opts: ViewOptions = {}): Pro
       });
       res.end(html);
     };
-    handle(req, { store, clock, token, port, routing: opts.routing })
+    handle(req, { store, clock, token, port, routing: opts.routing, pages })
       .then((out) =>
         out.redirect !== undefined ? send(303, '', { Location: out.redirect }) : send(200, out.html ?? ''),
       )
@@ -120,6 +124,7 @@ interface Ctx {
   token: string;
   port: number;
   routing: ViewRouting | undefined;
+  pages: PageCache;
 }
 
 type Out = { html?: string; redirect?: string };
@@ -177,7 +182,10 @@ async function handle(req: IncomingMessage, ctx: Ctx): Promise<Out> {
   if (seg[0] !== 'runs' || seg.length < 2) throw new Reply(404, `no page at ${url.pathname}`);
   const run = getRun(ctx.store, seg[1]!);
   const candidates = ctx.store.candidates(run.id).map((c) => c.candidate);
-  if (seg.length === 2) return { html: runPage(ctx.store, run, q.get('by') || undefined) };
+  if (seg.length === 2) {
+    const by = q.get('by') || undefined;
+    return { html: ctx.pages.get(run.id, `run\u0000${by ?? ''}`, () => runPage(ctx.store, run, by)) };
+  }
   if (seg.length === 3 && seg[2] === 'compare') {
     const [a, b] = [q.get('a') || undefined, q.get('b') || undefined];
     for (const c of [a, b]) {
@@ -190,7 +198,9 @@ async function handle(req: IncomingMessage, ctx: Ctx): Promise<Out> {
       }
     }
     if (a !== undefined && a === b) throw new Reply(400, 'compare two different candidates');
-    return { html: comparePage(ctx.store, run, candidates, a, b) };
+    const build = () => comparePage(ctx.store, run, candidates, a, b);
+    if (a === undefined || b === undefined) return { html: build() };
+    return { html: ctx.pages.get(run.id, `compare\u0000${a}\u0000${b}`, build) };
   }
   if (seg.length === 3 && seg[2] === 'labels') {
     return { html: labelsPage(db, run, candidates, parseLabelsQuery(q, candidates)) };
