@@ -110,3 +110,27 @@ export function writeOutput(
 export function readStore<T>(db: string | undefined, fn: (store: Store) => Promise<T> | T): Promise<T> {
   return withStore(db, fn, READING);
 }
+
+/**
+ * A server that could not listen (`holdout sim`, `holdout view`): a port in use or not allowed is
+ * the user's to change (exit 2); anything else is returned unchanged.
+ */
+export function listenError(err: unknown, host: string, port: number | undefined, hint: string): unknown {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code !== 'EADDRINUSE' && code !== 'EACCES') return err;
+  return new HarnessError(
+    'USAGE',
+    code === 'EADDRINUSE'
+      ? `port ${port} on ${host} is already in use`
+      : `no permission to listen on port ${port}`,
+    { hint, cause: err },
+  );
+}
+
+/** Resolves when the command's signal aborts (Ctrl-C, SIGTERM, SIGHUP): how a server command waits. */
+export function untilStopped(signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (signal.aborted) resolve();
+    else signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+}

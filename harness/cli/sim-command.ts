@@ -2,9 +2,8 @@
  * `holdout sim`: serves the local OpenAI-compatible simulator (harness/sim/) on loopback until Ctrl-C.
  */
 import type { Argv } from 'yargs';
-import { HarnessError } from '../errors.js';
 import { runSimulatorCli } from '../sim/index.js';
-import { type CommandIo, usageError } from './common.js';
+import { type CommandIo, listenError, untilStopped, usageError } from './common.js';
 
 export interface SimArgs {
   port: number;
@@ -34,22 +33,9 @@ export async function simCommand(a: SimArgs, io: CommandIo): Promise<number> {
       { stderr: io.stderr },
     );
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE' || code === 'EACCES') {
-      throw new HarnessError(
-        'USAGE',
-        code === 'EADDRINUSE'
-          ? `port ${a.port} on ${a.host} is already in use`
-          : `no permission to listen on port ${a.port}`,
-        { hint: 'pass another --port (0 picks a free one)', cause: err },
-      );
-    }
-    throw err;
+    throw listenError(err, a.host, a.port, 'pass another --port (0 picks a free one)');
   }
-  await new Promise<void>((resolve) => {
-    if (io.signal.aborted) resolve();
-    else io.signal.addEventListener('abort', () => resolve(), { once: true });
-  });
+  await untilStopped(io.signal);
   await server.close();
   return 0;
 }

@@ -3,10 +3,9 @@ import { COMPARE_DEFAULTS } from '../../results/compare/compare.js';
 import type { Store } from '../../results/store/store.js';
 import type { RouteResult, ViewRouting } from '../../results/view/routing-page.js';
 import { startViewServer, VIEW_HOST, type ViewServer } from '../../results/view/server.js';
-import { HarnessError } from '../errors.js';
 import { defaultDbPath } from '../paths.js';
 import { evaluateRouting } from '../route/evaluate.js';
-import { type CommandIo, DB_OPTION, usageError, readStore } from './common.js';
+import { type CommandIo, DB_OPTION, listenError, readStore, untilStopped, usageError } from './common.js';
 import { RUN_REF_HELP, resolveRun } from './run-ref.js';
 
 export interface ViewArgs {
@@ -94,24 +93,11 @@ export async function viewCommand(a: ViewArgs, io: CommandIo): Promise<number> {
         ...(routing ? { routing } : {}),
       });
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'EADDRINUSE' || code === 'EACCES') {
-        throw new HarnessError(
-          'USAGE',
-          code === 'EADDRINUSE'
-            ? `port ${a.port} on ${VIEW_HOST} is already in use`
-            : `no permission to listen on port ${a.port}`,
-          { hint: 'pass another --port, or leave it out to get a free one', cause: err },
-        );
-      }
-      throw err;
+      throw listenError(err, VIEW_HOST, a.port, 'pass another --port, or leave it out to get a free one');
     }
     io.stdout.write(`${server.url}\n`);
     io.stderr.write(`holdout view: serving ${path} on ${server.url} (Ctrl-C to stop)\n`);
-    await new Promise<void>((resolve) => {
-      if (io.signal.aborted) resolve();
-      else io.signal.addEventListener('abort', () => resolve(), { once: true });
-    });
+    await untilStopped(io.signal);
     await server.close();
     return 0;
   });
