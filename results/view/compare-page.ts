@@ -1,17 +1,21 @@
 /**
  * `/runs/:id/compare?a=X&b=Y`: `holdout compare` of two candidates of the run (buildComparison, the
  * same defaults): its warnings, verdict line, metric table and details, and the flips, each linking
- * to its record with the flips filter carried, so previous / next walks the flips.
+ * to its record with the flips filter carried, so previous / next walks the flips; each with short
+ * excerpts of its prompt's last user turn and its reference (the listed records' bodies: one query).
  */
-import { buildComparison, type Comparison, type Flip } from '../compare/compare.js';
+import { buildComparison, type Comparison, excerpt, type Flip } from '../compare/compare.js';
 import { compareDetailLines, compareMetricTable } from '../render/compare-text.js';
 import { escapeHtml as esc, formatPercent } from '../render/format.js';
 import { el, list, table } from '../render/markup.js';
+import { lastUserTurn, type Obj, recordBodies, referenceText } from '../report/prompt.js';
 import type { RunRow, Store } from '../store/store.js';
 import { link, paths, rawTable, section, viewPage } from './page.js';
 
 /** Flips listed per direction; the records page has all of them. */
 export const FLIPS_LISTED = 200;
+/** Characters of the prompt and reference excerpts in a flip row. */
+export const FLIP_CONTEXT_CHARS = 200;
 
 export function comparePage(store: Store, run: RunRow, candidates: string[], a?: string, b?: string): string {
   const crumbs: [string, string | null][] = [
@@ -30,6 +34,11 @@ export function comparePage(store: Store, run: RunRow, candidates: string[], a?:
   );
   // As the terminal table reads: SIMULATED and SNAPSHOT DRIFT before the verdict, the other caveats after it.
   const isTop = (w: string) => w.startsWith('SIMULATED') || w.startsWith('SNAPSHOT DRIFT');
+  const bodies = recordBodies(
+    store.db,
+    run.id,
+    [...r.flips.regressions, ...r.flips.fixes].map((f) => f.recordId),
+  );
   const warning = (w: string) =>
     el('div', { class: isTop(w) ? 'simulated' : 'warning', role: 'note' }, esc(w));
   body.push(
@@ -37,8 +46,8 @@ export function comparePage(store: Store, run: RunRow, candidates: string[], a?:
     el('p', { class: `verdict ${r.verdict}`, 'data-verdict': r.verdict }, esc(r.summary)),
     ...r.warnings.filter((w) => !isTop(w)).map(warning),
     section('metrics', 'Metrics', table(compareMetricTable(r)) + list(compareDetailLines(r))),
-    flipsSection(run.id, r, 'regressions'),
-    flipsSection(run.id, r, 'fixes'),
+    flipsSection(run.id, r, 'regressions', bodies),
+    flipsSection(run.id, r, 'fixes', bodies),
   );
   if (r.notes.length > 0) body.push(section('notes', 'Notes', list(r.notes)));
   return viewPage(`${r.simulated ? '[SIMULATED] ' : ''}run ${run.id} · ${a} vs ${b}`, crumbs, body);
@@ -62,7 +71,12 @@ ${el('button', { type: 'submit' }, 'Compare')}`,
   );
 }
 
-function flipsSection(runId: number, r: Comparison, which: 'regressions' | 'fixes'): string {
+function flipsSection(
+  runId: number,
+  r: Comparison,
+  which: 'regressions' | 'fixes',
+  bodies: Map<string, Obj>,
+): string {
   const A = r.baseline.candidate;
   const B = r.candidate.candidate;
   const count = r.flips.counts[which];
@@ -86,27 +100,40 @@ function flipsSection(runId: number, r: Comparison, which: 'regressions' | 'fixe
   const head = [
     'record',
     'tags',
+    'prompt (last user turn)',
+    'reference',
     ...(r.pairing.unit === 'prompt' ? ['pass share'] : []),
     `${A} output`,
     `${B} output`,
   ].map((h) => el('th', {}, esc(h)));
   // No position in the links: flips are listed in the order A's calls were stored, the records in dataset order.
-  const rows = shown.map((f: Flip) => [
-    el('td', {}, link(paths.record(runId, f.recordId, filter), f.recordId, { class: 'record' })),
-    el(
-      'td',
-      {},
-      esc(
-        Object.entries(f.tags)
-          .map(([k, v]) => `${k}=${v}`)
-          .join(', '),
+  const rows = shown.map((f: Flip) => {
+    const body = bodies.get(f.recordId);
+    const prompt = body ? lastUserTurn(body.request) : '';
+    const ref = body ? referenceText(body.reference) : null;
+    return [
+      el('td', {}, link(paths.record(runId, f.recordId, filter), f.recordId, { class: 'record' })),
+      el(
+        'td',
+        {},
+        esc(
+          Object.entries(f.tags)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(', '),
+        ),
       ),
-    ),
-    ...(r.pairing.unit === 'prompt'
-      ? [el('td', { class: 'num' }, esc(`${formatPercent(f.passA)} → ${formatPercent(f.passB)}`))]
-      : []),
-    el('td', { class: 'excerpt' }, esc(f.outputA)),
-    el('td', { class: 'excerpt' }, esc(f.outputB)),
-  ]);
+      el('td', { class: 'excerpt', 'data-col': 'prompt' }, esc(excerpt(prompt, FLIP_CONTEXT_CHARS))),
+      el(
+        'td',
+        { class: 'excerpt', 'data-col': 'reference' },
+        esc(ref === null ? '(no reference)' : excerpt(ref, FLIP_CONTEXT_CHARS)),
+      ),
+      ...(r.pairing.unit === 'prompt'
+        ? [el('td', { class: 'num' }, esc(`${formatPercent(f.passA)} → ${formatPercent(f.passB)}`))]
+        : []),
+      el('td', { class: 'excerpt' }, esc(f.outputA)),
+      el('td', { class: 'excerpt' }, esc(f.outputB)),
+    ];
+  });
   return section(which, heading, note + rawTable(head, rows, { class: 'flips', 'data-kind': which }));
 }

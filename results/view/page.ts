@@ -59,6 +59,8 @@ const VIEW_STYLE = `
   .verdict { font-size: 16px; padding: 8px 12px; border-radius: 4px; background: #f6f6f6; }
   .verdict.FAIL { background: #fde7e9; } .verdict.PASS { background: #e6f4ea; }
   .verdict.INCONCLUSIVE { background: #fff4e5; }
+  pre.diff del { background: #fde7e9; color: #8a0015; }
+  pre.diff ins { background: #e6f4ea; color: #0a5a26; text-decoration: none; }
   .problem { background: #fde7e9; padding: 8px 12px; border-radius: 4px; }
   h2, h3, p, li { overflow-wrap: anywhere; }
   td.cls { white-space: normal; overflow-wrap: anywhere; min-width: 12ch; max-width: 40ch; }

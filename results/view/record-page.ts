@@ -2,7 +2,8 @@
  * `/runs/:id/records/:recordId`: one record with everything stored about it: the prompt, the
  * reference, the production response, each candidate's output side by side with every score and
  * its detail, tokens, cost, timings, served model and request id; reviewers' grades and the form to
- * add one; previous / next within the filter the page was reached from (carried in the query).
+ * add one; previous / next within the filter the page was reached from (carried in the query). Under
+ * each output, a word diff against the reference text or another candidate's output (`diff=`).
  */
 import type Database from 'better-sqlite3';
 import { escapeHtml as esc, formatMs, formatUsd } from '../render/format.js';
@@ -32,6 +33,8 @@ export interface RecordPageContext {
   index: number | undefined;
   /** The server's token, put in every grade form. */
   token: string;
+  /** The candidate whose output each output is diffed against (`diff=`); undefined: the reference. */
+  diff?: string | undefined;
 }
 
 export function recordPage(x: RecordPageContext): string {
@@ -54,7 +57,8 @@ export function recordPage(x: RecordPageContext): string {
     promptSection(body, record.api),
     referenceSection(body),
     productionSection(body),
-    outputsSection(x, calls, grades),
+    diffForm(x),
+    outputsSection(x, calls, grades, referenceDiffText(body)),
   ];
   return viewPage(
     `record ${record.record_id} · run ${run.id}`,
@@ -105,7 +109,13 @@ const num = (x: number | null | undefined) =>
   x === null || x === undefined ? null : x.toLocaleString('en-US');
 const ms = (x: number | null) => (x === null ? null : `${formatMs(x)} ms`);
 
-function callHtml(x: RecordPageContext, c: CallDetail, anchor: string, grades: GradeRow[]): string {
+function callHtml(
+  x: RecordPageContext,
+  c: CallDetail,
+  anchor: string,
+  grades: GradeRow[],
+  diff: string,
+): string {
   const parts = [
     el(
       'h3',
@@ -122,7 +132,7 @@ function callHtml(x: RecordPageContext, c: CallDetail, anchor: string, grades: G
       textBlock(c.error_message ?? '(no message)'),
     );
   }
-  if (c.output !== null) parts.push(textBlock(c.output, 'text output'));
+  if (c.output !== null) parts.push(textBlock(c.output, 'text output'), diff);
   else if (c.status === 'ok') parts.push(el('p', { class: 'note' }, '(no text output)'));
   if (c.tool_calls_json) {
     let v: unknown = c.tool_calls_json;
@@ -218,7 +228,12 @@ function gradeForm(x: RecordPageContext, c: CallDetail, anchor: string): string 
   );
 }
 
-function outputsSection(x: RecordPageContext, calls: CallDetail[], grades: GradeRow[]): string {
+function outputsSection(
+  x: RecordPageContext,
+  calls: CallDetail[],
+  grades: GradeRow[],
+  reference: string | null,
+): string {
   const columns = x.candidates.map((cand, i) => {
     const mine = calls.filter((c) => c.candidate === cand);
     const blocks =
@@ -231,10 +246,130 @@ function outputsSection(x: RecordPageContext, calls: CallDetail[], grades: Grade
                 c,
                 `output-${i}-${c.repeat}`,
                 grades.filter((g) => g.candidate === c.candidate && g.repeat === c.repeat),
+                c.output === null ? '' : diffHtml(x, c, calls, reference),
               ),
             )
             .join('\n');
     return el('div', { class: 'column', 'data-candidate': cand }, blocks);
   });
   return section('outputs', 'Outputs', el('div', { class: 'outputs' }, columns.join('\n')));
+}
+
+// --- word diff ------------------------------------------------------------------------------------
+
+/** Sides longer than this (in tokens) are not diffed: the LCS table is (n + 1) × (m + 1). */
+export const DIFF_MAX_TOKENS = 2000;
+
+/** The reference as text to diff against: its `output`, else its `json` as JSON; null without either. */
+function referenceDiffText(body: Record<string, unknown> | string): string | null {
+  if (typeof body === 'string') return null;
+  const ref = body.reference;
+  if (ref === null || typeof ref !== 'object' || Array.isArray(ref)) return null;
+  const r = ref as Record<string, unknown>;
+  if (typeof r.output === 'string') return r.output;
+  if (r.json !== undefined) return JSON.stringify(r.json) ?? null;
+  return null;
+}
+
+/** Words, runs of white space, and single other characters (punctuation, JSON syntax). */
+export function diffTokens(s: string): string[] {
+  return s.match(/\s+|[\p{L}\p{N}_]+|[^\s\p{L}\p{N}_]/gu) ?? [];
+}
+
+export type DiffOp = { op: 'same' | 'del' | 'ins'; text: string };
+
+/**
+ * The word diff from `a` to `b` (LCS over tokens, adjacent pieces of one kind merged); null when
+ * either side has more than `max` tokens.
+ */
+export function wordDiff(a: string, b: string, max = DIFF_MAX_TOKENS): DiffOp[] | null {
+  const x = diffTokens(a);
+  const y = diffTokens(b);
+  if (x.length > max || y.length > max) return null;
+  const n = x.length;
+  const m = y.length;
+  const w = m + 1;
+  // lcs[i * w + j]: the LCS length of x[i..] and y[j..].
+  const lcs = new Uint16Array((n + 1) * w);
+  for (let i = n - 1; i >= 0; i--) {
+    for (let j = m - 1; j >= 0; j--) {
+      lcs[i * w + j] =
+        x[i] === y[j] ? lcs[(i + 1) * w + j + 1]! + 1 : Math.max(lcs[(i + 1) * w + j]!, lcs[i * w + j + 1]!);
+    }
+  }
+  const out: DiffOp[] = [];
+  const push = (op: DiffOp['op'], text: string) => {
+    const last = out.at(-1);
+    if (last && last.op === op) last.text += text;
+    else out.push({ op, text });
+  };
+  let i = 0;
+  let j = 0;
+  while (i < n && j < m) {
+    if (x[i] === y[j]) {
+      push('same', x[i]!);
+      i++;
+      j++;
+    } else if (lcs[(i + 1) * w + j]! >= lcs[i * w + j + 1]!) push('del', x[i++]!);
+    else push('ins', y[j++]!);
+  }
+  while (i < n) push('del', x[i++]!);
+  while (j < m) push('ins', y[j++]!);
+  return out;
+}
+
+/** The diff block under one output: what the other side has that this output lacks is deleted. */
+function diffHtml(
+  x: RecordPageContext,
+  c: CallDetail,
+  calls: CallDetail[],
+  reference: string | null,
+): string {
+  const note = (s: string) => el('p', { class: 'note diff-note' }, esc(s));
+  let against: string;
+  let other: string | null;
+  if (x.diff === undefined) {
+    against = 'the reference';
+    if (reference === null) return note('No diff: the reference has no output or JSON to compare with.');
+    other = reference;
+  } else {
+    if (x.diff === c.candidate) return note(`This is the output the others are diffed against.`);
+    against = x.diff;
+    const theirs = calls.filter((k) => k.candidate === x.diff);
+    const o = theirs.find((k) => k.repeat === c.repeat) ?? theirs[0];
+    if (!o || o.output === null) return note(`No diff: ${x.diff} has no text output for this record.`);
+    other = o.output;
+  }
+  const ops = wordDiff(other, c.output ?? '');
+  const head = el('h4', {}, esc(`diff against ${against}`));
+  if (ops === null) {
+    return (
+      head +
+      note(
+        `Diff skipped: the texts are long (more than ${DIFF_MAX_TOKENS.toLocaleString('en-US')} tokens on a side).`,
+      )
+    );
+  }
+  const html = ops.map((d) => (d.op === 'same' ? esc(d.text) : el(d.op, {}, esc(d.text)))).join('');
+  return head + el('pre', { class: 'text diff', 'data-against': against }, html);
+}
+
+/** The GET form choosing what the outputs are diffed against; carries the filter and the position. */
+function diffForm(x: RecordPageContext): string {
+  const hidden = [
+    ...filterParams(x.filter),
+    ...(x.index === undefined ? [] : [['i', String(x.index)] as [string, string]]),
+  ].map(([name, value]) => el('input', { type: 'hidden', name, value }));
+  const option = (value: string, text: string) =>
+    el('option', (x.diff ?? '') === value ? { value, selected: 'selected' } : { value }, esc(text));
+  const select = el(
+    'select',
+    { name: 'diff' },
+    [option('', 'reference'), ...x.candidates.map((c) => option(c, c))].join(''),
+  );
+  return el(
+    'form',
+    { class: 'filter', method: 'get', action: paths.record(x.run.id, x.record.record_id) },
+    `${hidden.join('')}${el('label', {}, `diff outputs against ${select}`)}${el('button', { type: 'submit' }, 'Show diff')}`,
+  );
 }

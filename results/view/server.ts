@@ -178,7 +178,7 @@ async function handle(req: IncomingMessage, ctx: Ctx): Promise<Out> {
   }
   const db = ctx.store.db;
   const q = url.searchParams;
-  if (seg.length === 0) return { html: runsPage(db, pageParam(q)) };
+  if (seg.length === 0) return { html: runsPage(ctx.store, pageParam(q), ctx.pages) };
   if (seg[0] !== 'runs' || seg.length < 2) throw new Reply(404, `no page at ${url.pathname}`);
   const run = getRun(ctx.store, seg[1]!);
   const candidates = ctx.store.candidates(run.id).map((c) => c.candidate);
@@ -223,7 +223,15 @@ async function handle(req: IncomingMessage, ctx: Ctx): Promise<Out> {
   if (seg.length === 4) {
     const i = Number(q.get('i'));
     const index = q.has('i') && Number.isInteger(i) && i >= 0 ? i : undefined;
-    return { html: recordPage({ db, run, candidates, record, filter, index, token: ctx.token }) };
+    const diff = q.get('diff') || undefined;
+    if (diff !== undefined && !candidates.includes(diff)) {
+      throw new Reply(
+        400,
+        `diff: '${diff}' is not a candidate of run ${run.id}`,
+        `the candidates are ${candidates.join(', ')}`,
+      );
+    }
+    return { html: recordPage({ db, run, candidates, record, filter, index, token: ctx.token, diff }) };
   }
   if (isPost) return postGrade(req, ctx, host, run, candidates, record.record_id);
   throw new Reply(404, `no page at ${url.pathname}`);
