@@ -6,6 +6,7 @@
  * judges and routers, registered when their clients are made) and anything shaped like a key or a
  * token (`sk-…`, `Bearer …`, `api_key=…`: the detectors of `datasets/redact.ts`).
  */
+import { printable } from '../datasets/printable.js';
 import { SECRET_DETECTORS } from '../datasets/redact.js';
 
 /** What a secret becomes. */
@@ -20,14 +21,6 @@ const known = new Set<string>();
 /** Remembers a key value, so that every later scrub removes it. */
 export function registerSecret(value: string | undefined): void {
   if (value !== undefined && value.trim().length >= MIN_SECRET_LENGTH) known.add(value);
-}
-
-/** Registers the key of each endpoint: the value of its `api_key_env` variable, when set. */
-export function registerEndpointKeys(
-  endpoints: Iterable<{ api_key_env?: string }>,
-  env: NodeJS.ProcessEnv,
-): void {
-  for (const e of endpoints) if (e.api_key_env) registerSecret(env[e.api_key_env]);
 }
 
 /**
@@ -67,4 +60,13 @@ export function scrubSecrets(text: string, extra: readonly string[] = []): strin
     out = out.slice(0, start) + REDACTED + out.slice(end);
   }
   return out;
+}
+
+/**
+ * Text from an endpoint or from data, made fit to store and print on one line: keys scrubbed (an
+ * endpoint may echo the Authorization header) and control characters escaped. Doing it twice
+ * changes nothing.
+ */
+export function safeErrorText(message: string): string {
+  return printable(scrubSecrets(message));
 }

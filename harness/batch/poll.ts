@@ -2,7 +2,7 @@ import type { Batch } from 'openai/resources/batches';
 import type { BatchRow } from '../../results/store/store.js';
 import { printable } from '../../datasets/printable.js';
 import { classifyError } from '../providers/openai.js';
-import { safeErrorText } from '../run/attempt.js';
+import { safeErrorText } from '../secrets.js';
 import { batchKey, batchLedger, holdOpenBatches } from './budget.js';
 import { type Collected, collectBatch, finishedAtOf } from './collect.js';
 import { ControlError, Interrupted, linked } from './control.js';

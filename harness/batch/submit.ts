@@ -8,7 +8,7 @@ import type { HoldoutRecord } from '../../datasets/record.js';
 import type { BatchRow } from '../../results/store/store.js';
 import { printable } from '../../datasets/printable.js';
 import { classifyError } from '../providers/openai.js';
-import { safeErrorText } from '../run/attempt.js';
+import { safeErrorText } from '../secrets.js';
 import { tokenizersFor, worstCaseCost } from '../run/estimate.js';
 import { batchBody, batchKey, batchLedger, holdOpenBatches } from './budget.js';
 import { ControlError, type ControlPolicy, Interrupted, linked, withRetries } from './control.js';

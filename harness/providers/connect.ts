@@ -1,12 +1,11 @@
 import { readFileSync } from 'node:fs';
 import OpenAI from 'openai';
 import type { Logger, LogLevel } from 'openai/client';
-import { printable } from '../../datasets/printable.js';
 import type { ApiStyle } from '../../datasets/record.js';
 import type { Clock } from '../clock.js';
 import { SIMULATOR } from '../config.js';
 import { HarnessError } from '../errors.js';
-import { registerSecret, scrubSecrets } from '../secrets.js';
+import { registerSecret, safeErrorText } from '../secrets.js';
 import type { Provider } from './provider.js';
 import { openaiProvider } from './openai.js';
 import { loadAnswerKey, type SimProfile, type SimServer, startSimulator } from '../sim/index.js';
@@ -105,7 +104,7 @@ export function sdkLogging(ctx: Pick<ConnectContext, 'env' | 'sdkLog'>): {
     (level: string) =>
     (message: string, ...rest: unknown[]) => {
       const text = [message, ...rest].map(logText).join(' ');
-      const safe = printable(scrubSecrets(text));
+      const safe = safeErrorText(text);
       const cut = safe.length > SDK_LOG_MAX_CHARS ? `${safe.slice(0, SDK_LOG_MAX_CHARS)}… (cut)` : safe;
       sink(`openai ${level}: ${cut}\n`);
     };

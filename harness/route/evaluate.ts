@@ -28,7 +28,8 @@ export const SIDE_CHOICES = ['all', 'tune', 'holdout'] as const;
 /** What to evaluate: the policies, the run, and the statistics' settings. */
 export interface RoutingRequest {
   policies: string[];
-  run?: number;
+  /** The run, resolved by the caller (harness/cli/run-ref.ts). */
+  run: number;
   margin: number;
   alpha: number;
   by?: string;
@@ -57,12 +58,7 @@ export async function evaluateRouting(
   a: RoutingRequest,
   io: RoutingIo,
 ): Promise<RouteResult | 'interrupted'> {
-  const runId = a.run ?? store.latestRun()?.id;
-  if (runId === undefined) {
-    throw new HarnessError('RUN_NOT_FOUND', 'no runs in this database yet', {
-      hint: 'run `holdout demo` or `holdout run <config>` first, or point --db at another database',
-    });
-  }
+  const runId = a.run;
   const run = loadRouteRun(store, runId);
   const names = run.candidates.map((c) => c.name);
   const loaded: LoadedPolicy[] = a.policies.map((path) => loadPolicy(path));

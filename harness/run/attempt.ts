@@ -1,9 +1,8 @@
-import { printable } from '../../datasets/printable.js';
 import type { CallRow } from '../../results/store/store.js';
 import type { Clock } from '../clock.js';
 import { costUsd, type PriceRule } from '../providers/pricing.js';
 import type { Completion, ErrorKind, Provider, RetryDecision } from '../providers/provider.js';
-import { scrubSecrets } from '../secrets.js';
+import { safeErrorText } from '../secrets.js';
 
 /** Errors that every further call to the same endpoint would repeat: stop sending, record nothing, resume later. */
 export const FATAL_KINDS: ReadonlySet<ErrorKind> = new Set(['auth', 'not_found', 'insufficient_quota']);
@@ -112,14 +111,6 @@ export async function callWithRetries(
   }
 }
 
-/**
- * Error text from an endpoint, made fit to store and print: keys scrubbed (an endpoint may echo the
- * Authorization header) and control characters escaped. Escaping twice changes nothing.
- */
-export function safeErrorText(message: string): string {
-  return printable(scrubSecrets(message));
-}
-
 /** What identifies a stored call besides its outcome. */
 export interface CallKey {
   runId: number;
@@ -203,6 +194,7 @@ export class ConnectionWatch<T> {
     if (this.succeeded || !connectionFailure) {
       if (outcome.completion) this.succeeded = true;
       this.streak = 0;
+      if (this.held.length === 0) return { store: [item], stop: false };
       const out = [...this.held, item];
       this.held = [];
       return { store: out, stop: false };

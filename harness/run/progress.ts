@@ -1,7 +1,7 @@
 import { printable } from '../../datasets/printable.js';
 import type { CallRow } from '../../results/store/store.js';
 import { type Clock, formatDuration } from '../clock.js';
-import { scrubSecrets } from '../secrets.js';
+import { safeErrorText } from '../secrets.js';
 
 export interface RunProgress {
   total: number;
@@ -80,7 +80,7 @@ export function progressReporter(opts: ProgressOptions): RunReporter & { finish(
     warn(message) {
       if (drawn) stream.write('\r\x1b[2K');
       // A warning quotes data (ids, endpoint errors): one line, no key, no control character.
-      stream.write(`warning: ${printable(scrubSecrets(message))}\n`);
+      stream.write(`warning: ${safeErrorText(message)}\n`);
     },
     finish(p) {
       draw(p, true);
