@@ -14,8 +14,10 @@ export const BENCH_PROFILES = {
 export type BenchModel = keyof typeof BENCH_PROFILES;
 
 export interface ScenarioSpec {
-  /** `pipeline`: runEval with store and scorer; `bare`: the SDK client alone in a loop. */
+  /** `pipeline`: runEval with store and scorer; `bare`: the SDK client alone in a loop (bench/bare.ts). */
   kind: 'pipeline' | 'bare';
+  /** What the bare loop's SDK client sends with: Node's global fetch, or holdout's pooled transport. */
+  transport: 'default' | 'holdout';
   /** Unique per scenario: prefixes record ids so no two scenarios share a prompt. */
   name: string;
   simUrl: string;

@@ -1,25 +1,24 @@
 /**
  * One benchmark scenario in its own process (forked by run.ts), so that its peak RSS is its own.
- * `pipeline` drives the real thing: the official SDK client, openaiProvider, runEval with an
- * on-disk Store and the `normalized` scorer. `bare` is the same client in a plain loop at the same
- * concurrency, making the same requests: the baseline the pipeline's overhead is measured against.
+ * `pipeline` drives the real thing: the SDK client as the CLI builds it (connectEndpoint: holdout's
+ * transport and SSE guard), runEval with an on-disk Store and the `normalized` scorer. `bare` is the
+ * SDK client in a plain loop at the same concurrency, making the same requests (bench/bare.ts), with
+ * Node's default fetch or holdout's transport: the baselines the pipeline is measured against.
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Writable } from 'node:stream';
-import OpenAI from 'openai';
-import type { HoldoutRecord } from '../datasets/record.js';
 import { systemClock } from '../harness/clock.js';
+import { connectEndpoint } from '../harness/providers/connect.js';
 import { resolvePrice } from '../harness/providers/pricing.js';
 import { progressReporter } from '../harness/run/progress.js';
-import { openaiProvider } from '../harness/providers/openai.js';
-import { buildRequest } from '../harness/providers/request.js';
 import { type CandidatePlan, type RunPlan, runEval } from '../harness/run/runner.js';
 import type { SimCallLog, SimStats } from '../harness/sim/index.js';
 import { percentile } from '../results/stats/stats.js';
 import { type NewRecord, Store } from '../results/store/store.js';
 import { buildScorers, ScorerSpec } from '../scorers/index.js';
+import { bareClient, bareLoop } from './bare.js';
 import {
   type ChildMessage,
   type LatencyJoin,
@@ -99,10 +98,6 @@ function heapAfterGc(): number {
   return process.memoryUsage().heapUsed;
 }
 
-function makeClient(spec: ScenarioSpec): OpenAI {
-  return new OpenAI({ baseURL: spec.simUrl, apiKey: 'bench', maxRetries: 0, logLevel: 'off' });
-}
-
 async function simStats(spec: ScenarioSpec, withLog: boolean): Promise<SimStats> {
   const origin = new URL(spec.simUrl).origin;
   const res = await fetch(`${origin}/__sim/stats${withLog ? '' : '?log=0'}`);
@@ -172,7 +167,11 @@ async function pipeline(spec: ScenarioSpec): Promise<ScenarioResult> {
   const store = new Store(dbPath);
   try {
     const clock = systemClock;
-    const provider = openaiProvider(makeClient(spec), { api: 'chat', clock });
+    // As `holdout run` builds it: the key from an environment (here a private one), holdout's transport.
+    const provider = connectEndpoint(
+      { id: 'bench', model: spec.model, api: 'chat', base_url: spec.simUrl, api_key_env: 'BENCH_KEY' },
+      { env: { BENCH_KEY: 'bench-key-not-a-secret' }, clock, timeoutMs: 120_000 },
+    );
     const price = resolvePrice(spec.model, { input: 0.4, cached_input: 0.1, output: 1.6 })!;
     const candidates: CandidatePlan[] = Array.from({ length: spec.candidates }, (_, k) => ({
       id: `cand-${k}`,
@@ -288,45 +287,20 @@ function joinLatencies(store: Store, runId: number, log: SimCallLog[]): LatencyJ
 }
 
 async function bare(spec: ScenarioSpec): Promise<ScenarioResult> {
-  const client = makeClient(spec);
-  let errors = 0;
-  const one = async (i: number, prefix: string) => {
-    const { id, tags, request } = syntheticRecord(prefix, i);
-    const record = { id, tags, api: 'chat', request } as HoldoutRecord;
-    const { body } = buildRequest(record, {
-      model: spec.model,
-      api: 'chat',
-      params: {},
-      stream: spec.stream,
-    });
-    try {
-      if (spec.stream) {
-        const stream = await client.chat.completions.create(
-          body as unknown as OpenAI.ChatCompletionCreateParamsStreaming,
-        );
-        let finished = false;
-        for await (const chunk of stream) if (chunk.choices[0]?.finish_reason) finished = true;
-        if (!finished) errors++;
-      } else {
-        const completion = await client.chat.completions.create(
-          body as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming,
-        );
-        if (!completion.choices[0]?.finish_reason) errors++;
-      }
-    } catch {
-      errors++;
-    }
+  const opts = {
+    baseURL: spec.simUrl,
+    transport: spec.transport,
+    concurrency: spec.concurrency,
+    stream: spec.stream,
   };
-  const loop = async (count: number, prefix: string) => {
-    let next = 0;
-    const worker = async () => {
-      while (next < count) await one(next++, prefix);
-    };
-    await Promise.all(Array.from({ length: Math.min(spec.concurrency, count) }, worker));
-  };
-  if (spec.warmup > 0) await loop(spec.warmup, `${spec.name}-warmup`);
-  errors = 0;
-  const { wallMs, cpuMs, loop: loopDelay } = await measured(() => loop(spec.calls, spec.name));
+  const client = bareClient(opts);
+  if (spec.warmup > 0) await bareLoop(client, opts, [spec.model], spec.warmup, `${spec.name}-warmup`);
+  const {
+    value: errors,
+    wallMs,
+    cpuMs,
+    loop: loopDelay,
+  } = await measured(() => bareLoop(client, opts, [spec.model], spec.calls, spec.name));
   const stats = await simStats(spec, false);
   return {
     name: spec.name,

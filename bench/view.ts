@@ -3,7 +3,10 @@
  * (prompts of about 1.2 KB, one score per call, 0.5% errors), then the server time (the
  * Server-Timing header: query and rendering, no network) of the records page under each filter,
  * and of the other pages. Median of --reps requests after a first one, whose server time is shown
- * apart: the run and compare pages are built on the first request and then kept (results/view/cache.ts).
+ * apart: the run and compare pages are built on the first request and then kept (results/view/cache.ts),
+ * and so is a run's records index (results/view/queries.ts, RecordIndex: on the first request filtering
+ * by outcome, flips or tags, or sorting by a candidate's figure) and its text index (the first text
+ * search of at least three characters), which is why a few "first" figures are seconds.
  *
  *   npm run build && node dist/bench/view.js [--records 100000] [--reps 5] [--db file] [--keep]
  *                                            [--without-view-indexes]

@@ -39,6 +39,14 @@ export const SampleManifest = z.strictObject({
     })
     .nullable(),
   dedup: z.strictObject({ enabled: z.boolean(), removed: z.number().int().nonnegative() }),
+  /**
+   * The records read inside the window with a timestamp (before dedup and the split), and their first
+   * and last: the traffic `--project` turns into a monthly volume. Absent when none had a timestamp,
+   * and in manifests written before it was added.
+   */
+  span: z
+    .strictObject({ first: z.string(), last: z.string(), records: z.number().int().positive() })
+    .optional(),
   /** Records read, and those left out before sampling, by reason. */
   read: z.number().int().nonnegative(),
   excluded: z.strictObject({

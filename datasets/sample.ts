@@ -343,6 +343,7 @@ export async function drawSample(paths: string[], opts: SampleOptions): Promise<
 
   const c: Counters = { read: 0, noTimestamp: 0, outsideWindow: 0, duplicate: 0, otherSide: 0 };
   const seen = new FingerprintSet();
+  const span = new TimeSpan();
   const reservoirs = new Map<string, Reservoir>();
   const sources: SampleManifest['sources'] = [];
   let pos = 0;
@@ -371,6 +372,11 @@ export async function drawSample(paths: string[], opts: SampleOptions): Promise<
           c.outsideWindow++;
           continue;
         }
+        span.add(t);
+      } else if (record.timestamp !== undefined) {
+        // Outside a window a bad timestamp is no error: it is only left out of the span.
+        const t = parseInstant(record.timestamp);
+        if (!Number.isNaN(t)) span.add(t);
       }
       if (dedup) {
         const d = createHash('sha256').update(normalizedPrompt(record.request)).digest();
@@ -452,6 +458,7 @@ export async function drawSample(paths: string[], opts: SampleOptions): Promise<
           }
         : null,
       dedup: { enabled: dedup, removed: c.duplicate },
+      ...(span.records > 0 ? { span: span.toJSON() } : {}),
       read: c.read,
       excluded: {
         no_timestamp: c.noTimestamp,
@@ -469,6 +476,28 @@ export async function drawSample(paths: string[], opts: SampleOptions): Promise<
       })),
     },
   };
+}
+
+/**
+ * First and last timestamp of the records read inside the window, before dedup and the split drop
+ * any: the production traffic behind the sample, from which `--project` derives a monthly volume.
+ */
+class TimeSpan {
+  records = 0;
+  private first = Number.POSITIVE_INFINITY;
+  private last = Number.NEGATIVE_INFINITY;
+  add(t: number): void {
+    this.records++;
+    if (t < this.first) this.first = t;
+    if (t > this.last) this.last = t;
+  }
+  toJSON(): { first: string; last: string; records: number } {
+    return {
+      first: new Date(this.first).toISOString(),
+      last: new Date(this.last).toISOString(),
+      records: this.records,
+    };
+  }
 }
 
 // ---- output ----

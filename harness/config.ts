@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { IMPORT_FORMATS, ImportSpec } from '../datasets/import/index.js';
 import { ScorerSpec } from '../scorers/index.js';
 import { prettifyIssues } from './config-issues.js';
+import { checkEndpoint, ENDPOINT_FIELDS, EnvName, keyEnvOf, storableValues } from './endpoint-config.js';
 import { HarnessError } from './errors.js';
 import { Price, type PriceRule, resolvePrice } from './providers/pricing.js';
 
@@ -55,16 +56,17 @@ const PrintedText = z
   .regex(NO_CONTROL, 'control characters (escape sequences, line breaks, tabs) are not allowed');
 
 /** Where and how to call a model: what candidates, judges and routers have in common. */
-export const EndpointConfig = z.strictObject({
+const EndpointFields = z.strictObject({
   model: PrintedText,
   api: z.enum(['chat', 'responses']).default('chat'),
   /** An http(s) URL of any OpenAI-compatible endpoint; `simulator` for the in-process simulator; default: OPENAI_BASE_URL or the SDK's. */
   base_url: BaseUrl.optional(),
-  /** The name of the environment variable holding the key: the key itself never enters a config or a row. */
-  api_key_env: z
-    .string()
-    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name, e.g. OPENAI_API_KEY')
-    .default('OPENAI_API_KEY'),
+  /**
+   * The name of the environment variable holding the key: the key itself never enters a config or a
+   * row. Default OPENAI_API_KEY (AZURE_OPENAI_API_KEY with `azure:`; none with Entra ID or an
+   * Authorization header); resolved configs always say which.
+   */
+  api_key_env: EnvName.optional(),
   /** Merged into every request body; null removes a key (e.g. temperature for a reasoning model). */
   params: z.record(z.string(), z.unknown()).default({}),
   /**
@@ -85,7 +87,10 @@ export const EndpointConfig = z.strictObject({
    * answer (`phase: "final_answer"` or no phase).
    */
   include_commentary: z.boolean().optional(),
+  ...ENDPOINT_FIELDS,
 });
+/** The fields, and the checks that span them (harness/endpoint-config.ts), named by field. */
+export const EndpointConfig = EndpointFields.superRefine(checkEndpoint);
 
 const Candidate = EndpointConfig.safeExtend({
   id: z.string().regex(/^[A-Za-z0-9._:-]+$/, 'use letters, digits and . _ : - only'),
@@ -133,6 +138,48 @@ const SNAKE: Record<string, string> = {
   maxRecords: 'max_records',
 };
 
+/**
+ * `stop:` (docs/config-stop.md): stop sending once the sequential verdict of `candidate` against
+ * `baseline` is clear (SEQUENTIAL.md §1), as `holdout run --until-decided` does.
+ */
+const Stop = z.strictObject({
+  baseline: z.string().min(1),
+  candidate: z.string().min(1),
+  /** Non-inferiority margin, absolute (0.03 = 3 points of pass rate). */
+  margin: z.number().gt(0).lt(1).default(0.03),
+  /** One-sided level of each claim (FAIL, PASS). */
+  alpha: z.number().gt(0).lt(0.5).default(0.025),
+  /** Seed of the order records are issued in; default: a random one, stored with the run. */
+  seed: z.number().int().min(0).max(0xffffffff).optional(),
+});
+export type StopConfig = z.infer<typeof Stop>;
+
+/**
+ * What is wrong with a `stop:` block for these candidates, each naming its field: the two must be
+ * distinct candidates of the run, called live (a batch returns all at once: nothing to stop).
+ */
+export function stopProblems(
+  stop: StopConfig,
+  cfg: { candidates: readonly { id: string; batch?: boolean; replay?: boolean }[]; mode?: string },
+): string[] {
+  const problems: string[] = [];
+  const ids = cfg.candidates.map((c) => c.id);
+  for (const field of ['baseline', 'candidate'] as const) {
+    const c = cfg.candidates.find((x) => x.id === stop[field]);
+    if (!c)
+      problems.push(`stop.${field}: "${stop[field]}" is not a candidate (candidates: ${ids.join(', ')})`);
+    else if (!c.replay && (c.batch || cfg.mode === 'batch')) {
+      problems.push(
+        `stop.${field}: "${stop[field]}" goes through the Batch API, which cannot stop early; call it live`,
+      );
+    }
+  }
+  if (stop.baseline === stop.candidate) {
+    problems.push(`stop.candidate: "${stop.candidate}" is also the baseline; name two different candidates`);
+  }
+  return problems;
+}
+
 export const RunConfig = z.strictObject({
   suite: PrintedText.default('default'),
   dataset: PrintedText,
@@ -159,6 +206,7 @@ export const RunConfig = z.strictObject({
    * shorter) and back off to it; batches take minutes to hours, the simulator's a fraction of a second.
    */
   batch_poll_ms: z.number().int().min(1).default(30_000),
+  stop: Stop.optional(),
   simulator: z
     .strictObject({
       answer_key: z.string().optional(),
@@ -257,6 +305,7 @@ export function resolveConfig(raw: unknown, path: string): ResolvedConfig {
     candidates.map((c) => c.id),
     problems,
   );
+  if (cfg.stop) problems.push(...stopProblems(cfg.stop, cfg));
   const baseDir = dirname(resolve(path));
   let importSpec: ImportSpec | undefined;
   if (cfg.import) {
@@ -326,14 +375,24 @@ function resolveEndpoints(
         `${field}[${i}].include_commentary: applies to live calls only, not to ${c.replay ? 'a replay' : 'a batch'} candidate (its output is the final answer)`,
       );
     }
+    if (c.azure && batched) {
+      problems.push(
+        `${field}[${i}].batch: Azure OpenAI's Batch API is not supported; call this candidate live (batch: false)`,
+      );
+    }
     const price = resolvePrice(c.model, c.price, { regional: (c.data_residency ?? region) !== undefined });
     if (!price) {
+      // An Azure deployment is sent; `model` is the model it serves, and the price table's key.
+      const deployment = c.azure
+        ? ` (the model deployment "${c.azure.deployment}" serves, e.g. gpt-4.1-mini)`
+        : '';
       problems.push(
-        `${field}[${i}].price: no bundled price for model "${c.model}"; give price: {input, cached_input, output} in USD per 1M tokens (cache_write and priority optional)`,
+        `${field}[${i}].price: no bundled price for model "${c.model}"${deployment}; give price: {input, cached_input, output} in USD per 1M tokens (cache_write and priority optional)`,
       );
     }
     return {
       ...c,
+      api_key_env: keyEnvOf(c),
       price: price ?? { standard: { input: 0, cached_input: 0, output: 0 }, source: 'missing' },
     };
   });
@@ -479,11 +538,16 @@ export function storableUrl(url: string): string {
 /**
  * The config as it may be stored (`runs.config_json`): every `base_url` of candidates and judges, and
  * `import.baseURL`, through `storableUrl`, so that credentials written into a URL never reach the
- * database. The rest is unchanged; the argument is not modified.
+ * database; `headers` and `query` hold `${env:NAME}` references, never their values (a credential
+ * written out is withheld). The rest is unchanged; the argument is not modified.
  */
 export function storableConfig(config: ResolvedConfig): ResolvedConfig {
-  const endpoint = (c: ResolvedCandidate): ResolvedCandidate =>
-    c.base_url === undefined ? c : { ...c, base_url: storableUrl(c.base_url) };
+  const endpoint = (c: ResolvedCandidate): ResolvedCandidate => ({
+    ...c,
+    ...(c.base_url !== undefined ? { base_url: storableUrl(c.base_url) } : {}),
+    ...(c.headers !== undefined ? { headers: storableValues(c.headers, 'header') } : {}),
+    ...(c.query !== undefined ? { query: storableValues(c.query, 'query parameter') } : {}),
+  });
   return {
     ...config,
     candidates: config.candidates.map(endpoint),

@@ -3,7 +3,8 @@
  * `Authorization` header (or the key in a URL) in its error body; that text becomes a call's
  * `error_message`, a warning and an error on stderr. `scrubSecrets` replaces, in any such text, the
  * key values holdout was configured with (the values of the `api_key_env` variables of candidates,
- * judges and routers, registered when their clients are made) and anything shaped like a key or a
+ * judges and routers, of the `${env:…}` references in their headers and query parameters, and Entra ID
+ * tokens, registered when their clients are made or a token is got) and anything shaped like a key or a
  * token (`sk-…`, `Bearer …`, `api_key=…`: the detectors of `datasets/redact.ts`).
  */
 import { printable } from '../datasets/printable.js';

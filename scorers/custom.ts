@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { createJiti, type Jiti } from 'jiti';
+import type { Jiti } from 'jiti';
 import { z } from 'zod';
 import type { Score, ScoreInput, Scorer, ScorerContext, ScorerFactory } from './types.js';
 
@@ -55,7 +55,8 @@ let jiti: Jiti | undefined;
 async function importFile(abs: string): Promise<Record<string, unknown>> {
   if (TYPESCRIPT.has(extname(abs).toLowerCase())) {
     // interopDefault off: the namespace as written, so `export: default` means the default export.
-    jiti ??= createJiti(import.meta.url, { interopDefault: false });
+    // jiti loaded here, not at start-up: only a .ts scorer needs it.
+    jiti ??= (await import('jiti')).createJiti(import.meta.url, { interopDefault: false });
     return jiti.import<Record<string, unknown>>(abs);
   }
   return import(pathToFileURL(abs).href) as Promise<Record<string, unknown>>;

@@ -45,6 +45,7 @@ const ALLOWED: [folder: string, may: string[]][] = [
   ['results/stats', []],
   ['results/store', []],
   ['results/pairing', ['results/store']],
+  ['results/export', ['results/store']],
   ['results/report', ['results/store', 'results/stats', 'results/pairing', 'scorers', 'datasets/record.ts']],
   ['results/compare', ['results/store', 'results/stats', 'results/pairing', 'results/report']],
   [

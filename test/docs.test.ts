@@ -26,7 +26,8 @@ const schema = z.toJSONSchema(RunConfig, { io: 'input', unrepresentable: 'any' }
 /** Every field path of a JSON Schema (`candidates[].price.input`), unions flattened. */
 function fieldPaths(s: Json | undefined, prefix: string, out: Set<string>): Set<string> {
   if (!s) return out;
-  for (const alt of [...(s.anyOf ?? []), ...(s.oneOf ?? []), ...(s.allOf ?? [])]) fieldPaths(alt, prefix, out);
+  for (const alt of [...(s.anyOf ?? []), ...(s.oneOf ?? []), ...(s.allOf ?? [])])
+    fieldPaths(alt, prefix, out);
   if (s.items) fieldPaths(s.items, `${prefix}[]`, out);
   for (const [k, v] of Object.entries(s.properties ?? {})) {
     const p = prefix ? `${prefix}.${k}` : k;
@@ -85,7 +86,8 @@ describe('docs/scorers.md', () => {
         continue;
       }
       // `normalized`'s switches are shared by `exact`, whose row says so.
-      const own = kind === 'exact' ? doc.split('\n').find((l) => l.startsWith('| `normalized` |')) ?? row : row;
+      const own =
+        kind === 'exact' ? (doc.split('\n').find((l) => l.startsWith('| `normalized` |')) ?? row) : row;
       for (const o of options) if (!COMMON.has(o) && !own.includes(`\`${o}\``)) problems.push(`${kind}.${o}`);
     }
     for (const c of COMMON) if (!doc.includes(`\`${c}\``)) problems.push(`common field ${c}`);

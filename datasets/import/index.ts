@@ -15,6 +15,7 @@ import { jsonBoundsError, lineTooLongMessage, MAX_LINE_BYTES } from '../bounds.j
 import { printable } from '../printable.js';
 import { escapeLoneSurrogates, HoldoutRecord, isWellFormed } from '../record.js';
 import { createRedactor, type Redactor } from '../redact.js';
+import { parseInstant } from '../sample.js';
 import { batchImporter } from './batch.js';
 import { type ColumnMap, csvImporter } from './csv.js';
 import { canonicalJson, IdSet, requestId } from './ids.js';
@@ -214,6 +215,8 @@ interface Counters {
   skipped: Partial<Record<SkipReason, number>>;
   examples: ImportSummary['examples'];
   redactions: Record<string, number>;
+  /** Timestamps of the records written (ms since the epoch): the time span the manifest states. */
+  span?: { first: number; last: number; records: number };
 }
 
 /**
@@ -365,6 +368,11 @@ export async function importToFile(input: ImportSpecInput, io: ImportIo): Promis
       counters.redactions[kind] = (counters.redactions[kind] ?? 0) + c;
     writer.write(`${json}\n`);
     counters.records++;
+    const t = record.timestamp === undefined ? Number.NaN : parseInstant(record.timestamp);
+    if (!Number.isNaN(t)) {
+      const sp = counters.span ?? { first: t, last: t, records: 0 };
+      counters.span = { first: Math.min(sp.first, t), last: Math.max(sp.last, t), records: sp.records + 1 };
+    }
   };
 
   try {
@@ -407,6 +415,16 @@ export async function importToFile(input: ImportSpecInput, io: ImportIo): Promis
     output: basename(out),
     created_at: clock.isoNow(),
     records: summary.records,
+    // The logs' time span (records with a timestamp): with `records` it gives the traffic per month.
+    ...(counters.span
+      ? {
+          span: {
+            first: new Date(counters.span.first).toISOString(),
+            last: new Date(counters.span.last).toISOString(),
+            records: counters.span.records,
+          },
+        }
+      : {}),
     sources: summary.sources,
     skipped: summary.skipped,
     skipped_examples: summary.examples,

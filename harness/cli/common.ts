@@ -26,7 +26,7 @@ export const READING: StoreOptions = { mustExist: true, readOnly: 'auto' };
 
 export const DB_OPTION = {
   type: 'string',
-  describe: 'SQLite database (default: results/holdout.db)',
+  describe: 'SQLite database (default: $HOLDOUT_DB, else results/holdout.db)',
 } as const;
 
 /**
@@ -133,4 +133,42 @@ export function untilStopped(signal: AbortSignal): Promise<void> {
     if (signal.aborted) resolve();
     else signal.addEventListener('abort', () => resolve(), { once: true });
   });
+}
+
+/** `--project` and its frame flags, shared by report, route and compare (docs/projection.md). */
+export const PROJECT_OPTIONS = {
+  project: {
+    type: 'boolean',
+    describe:
+      'add the projection to production volume: cost per month, pass rate and mean score at the production mix',
+  },
+  volume: { type: 'number', describe: 'with --project: production requests per month' },
+  'volume-from': {
+    type: 'string',
+    describe:
+      'with --project: a pool of production records (JSONL): its count over its time span gives the volume, its tags the mix',
+  },
+  'post-stratify': {
+    type: 'string',
+    describe: 'with --project: weigh a simple random sample by this tag, with counts from --volume-from',
+  },
+} as const;
+
+export function checkProjectFlags(a: {
+  project?: boolean;
+  volume?: number;
+  volumeFrom?: string;
+  postStratify?: string;
+}): void {
+  const given = [
+    a.volume !== undefined && '--volume',
+    a.volumeFrom !== undefined && '--volume-from',
+    a.postStratify !== undefined && '--post-stratify',
+  ].filter(Boolean);
+  if (!a.project && given.length > 0) throw usageError(`${given.join(', ')} only with --project`);
+  if (a.volume !== undefined && !(Number.isFinite(a.volume) && a.volume > 0)) {
+    throw usageError('--volume must be a positive number of requests per month, e.g. --volume 250000');
+  }
+  if (a.volumeFrom === '') throw usageError('--volume-from takes a file path');
+  if (a.postStratify === '') throw usageError('--post-stratify takes a tag name, e.g. --post-stratify task');
 }

@@ -3,6 +3,7 @@
  * an exit code. The statistics live in results/compare.ts, the formats in results/compare-render.ts.
  */
 import type { Argv } from 'yargs';
+import { projectionSources } from '../../datasets/pool.js';
 import {
   buildComparison,
   COMPARE_DEFAULTS,
@@ -15,14 +16,29 @@ import {
   FLIPS_SHOWN,
   renderComparison,
 } from '../../results/render/compare-text.js';
-import type { Store } from '../../results/store/store.js';
-import { type CommandIo, checkOutPath, DB_OPTION, usageError, readStore, writeOutput } from './common.js';
-import { RUN_REF_HELP, resolveRun } from './run-ref.js';
+import type { RunRow, Store } from '../../results/store/store.js';
+import { type ProjectionSources, projectPair } from '../../results/report/report.js';
+import {
+  type CommandIo,
+  checkOutPath,
+  checkProjectFlags,
+  DB_OPTION,
+  PROJECT_OPTIONS,
+  usageError,
+  readStore,
+  writeOutput,
+} from './common.js';
+import { previousRun, RUN_REF_HELP, resolveRun } from './run-ref.js';
 
 export interface CompareArgs {
   db?: string;
-  baseline: string;
-  candidate: string;
+  /** Candidate ids; with --against previous either one names both sides (see resolveIds). */
+  baseline?: string;
+  candidate?: string;
+  /** `previous`: B is the run (--run, default latest), A the run before it of the same suite and config. */
+  against?: 'previous';
+  /** Count `latest` within this suite. */
+  suite?: string;
   /** Run references (harness/cli/run-ref.ts): an id, `latest` or `latest~N`. */
   run?: string;
   runs?: string[];
@@ -34,10 +50,21 @@ export interface CompareArgs {
   format: CompareFormat;
   out?: string;
   failOnInconclusive?: boolean;
+  project?: boolean;
+  volume?: number;
+  volumeFrom?: string;
+  postStratify?: string;
 }
 
 /** Exit codes of `holdout compare`; 2 (usage, config or input error) comes from HarnessError. */
-export const COMPARE_EXIT = { PASS: 0, FAIL: 1, INCONCLUSIVE: 0, INCONCLUSIVE_STRICT: 3 } as const;
+export const COMPARE_EXIT = {
+  PASS: 0,
+  FAIL: 1,
+  INCONCLUSIVE: 0,
+  INCONCLUSIVE_STRICT: 3,
+  /** --against previous on a suite's first run (of this config): nothing to compare with yet. */
+  NO_PREVIOUS: 4,
+} as const;
 
 /** The gate, as `holdout compare --help` explains it. Paragraphs: yargs wraps them to the terminal. */
 export const COMPARE_EPILOG = [
@@ -52,17 +79,27 @@ export const COMPARE_EPILOG = [
   'INCONCLUSIVE: neither. Exit 0 with "WARNING: INCONCLUSIVE" on stderr; exit 3 with --fail-on-inconclusive.',
   'Score, cost and latency (paired t, bootstrap, Wilcoxon; the normal approximation above 20,000 units) ' +
     'are reported, never gated. Exit 2: usage, config or input error.',
+  '--against previous (for CI, no run ids): B from the run (--run, default latest; --suite S counts ' +
+    'latest within suite S), A from the newest earlier finished run of the same suite and config hash ' +
+    '(config and dataset content); --candidate X alone compares X with itself across the two runs. ' +
+    'Exit 4 when there is no such run yet (a first run): nothing is compared or written.',
 ].join('\n\n');
 
 export function compareOptions(c: Argv) {
   return c
     .usage(
-      '$0 compare --baseline A --candidate B [--run R | --runs R1 R2] [options]\n\n' +
-        'Pairs the calls of A and B per (record, repeat), runs the paired tests of STATS.md and ' +
+      '$0 compare --baseline A --candidate B [--run R | --runs R1 R2] [options]\n' +
+        '$0 compare --against previous [--candidate B] [--suite S] [options]\n\n' +
+        'Pairs the calls of A and B per (record, repeat), runs the paired tests of docs/compare.md and ' +
         'gates on the pass metric.',
     )
-    .option('baseline', { type: 'string', demandOption: true, describe: 'candidate id of A' })
-    .option('candidate', { type: 'string', demandOption: true, describe: 'candidate id of B' })
+    .option('baseline', { type: 'string', describe: 'candidate id of A (required unless --against)' })
+    .option('candidate', { type: 'string', describe: 'candidate id of B (required unless --against)' })
+    .option('against', {
+      choices: ['previous'] as const,
+      describe: 'A is the previous run of the same suite and config (exit 4 when there is none)',
+    })
+    .option('suite', { type: 'string', describe: 'count `latest` within this suite' })
     .option('run', {
       type: 'string',
       describe: `run holding both A and B: ${RUN_REF_HELP} (default: latest)`,
@@ -104,7 +141,13 @@ export function compareOptions(c: Argv) {
       describe: 'exit 3 instead of 0 when the verdict is INCONCLUSIVE',
     })
     .conflicts('run', 'runs')
+    .conflicts('against', 'runs')
+    .options(PROJECT_OPTIONS)
     .check((a) => {
+      checkProjectFlags(a);
+      if (a.against === undefined && (a.baseline === undefined || a.candidate === undefined))
+        throw usageError('give --baseline A and --candidate B (or --against previous)');
+      if (a.suite === '') throw usageError('--suite takes a suite name');
       if (a.runs !== undefined && a.runs.length !== 2)
         throw usageError('--runs takes exactly two runs: --runs R1 R2 (ids, latest or latest~N)');
       if (!(a.margin > 0 && a.margin < 1)) throw usageError('--margin must be between 0 and 1, e.g. 0.03');
@@ -118,19 +161,59 @@ export function compareOptions(c: Argv) {
     .epilog(COMPARE_EPILOG);
 }
 
-function sides(store: Store, a: CompareArgs): { baseline: SideRef; candidate: SideRef } {
+type Sides = { baseline: SideRef; candidate: SideRef };
+
+function sides(store: Store, a: CompareArgs, io: CommandIo): Sides | null {
+  if (a.against === 'previous') return previousSides(store, a, io);
+  const ids = { baseline: a.baseline ?? '', candidate: a.candidate ?? '' };
   if (a.runs !== undefined) {
     const [r1, r2] = a.runs;
     return {
-      baseline: { runId: resolveRun(store, r1, { which: 'baseline' }).id, candidate: a.baseline },
-      candidate: { runId: resolveRun(store, r2, { which: 'candidate' }).id, candidate: a.candidate },
+      baseline: { runId: resolveRun(store, r1, { which: 'baseline' }).id, candidate: ids.baseline },
+      candidate: { runId: resolveRun(store, r2, { which: 'candidate' }).id, candidate: ids.candidate },
     };
   }
-  const runId = resolveRun(store, a.run).id;
+  const runId = resolveRun(store, a.run, suiteOpt(a)).id;
   return {
-    baseline: { runId, candidate: a.baseline },
-    candidate: { runId, candidate: a.candidate },
+    baseline: { runId, candidate: ids.baseline },
+    candidate: { runId, candidate: ids.candidate },
   };
+}
+
+const suiteOpt = (a: CompareArgs) => (a.suite === undefined ? {} : { suite: a.suite });
+
+/** --against previous: null (after a notice on stderr) when the run is the first of its suite and config. */
+function previousSides(store: Store, a: CompareArgs, io: CommandIo): Sides | null {
+  const run = resolveRun(store, a.run, { ...suiteOpt(a), which: 'candidate' });
+  const prev = previousRun(store, run);
+  if (prev === undefined) {
+    io.stderr.write(
+      `holdout: nothing to compare with: run ${run.id} is the first finished run of suite ` +
+        `${JSON.stringify(run.suite)} with this config and dataset (hash ${run.config_hash.slice(0, 12)}); ` +
+        `the next run of it will be compared with this one (exit ${COMPARE_EXIT.NO_PREVIOUS})\n`,
+    );
+    return null;
+  }
+  const ids = resolveIds(store, run, a);
+  return {
+    baseline: { runId: prev.id, candidate: ids.baseline },
+    candidate: { runId: run.id, candidate: ids.candidate },
+  };
+}
+
+/**
+ * Across two runs of one config the natural question is "did X change?": one id names both sides;
+ * none is fine when the run has a single candidate.
+ */
+function resolveIds(store: Store, run: RunRow, a: CompareArgs): { baseline: string; candidate: string } {
+  const one = a.candidate ?? a.baseline;
+  if (one !== undefined) return { baseline: a.baseline ?? one, candidate: a.candidate ?? one };
+  const ids = store.candidates(run.id).map((c) => c.candidate);
+  if (ids.length === 1) return { baseline: ids[0]!, candidate: ids[0]! };
+  throw usageError(
+    `run ${run.id} has ${ids.length} candidates (${ids.join(', ')}): name one with --candidate ` +
+      '(and --baseline for a different one in the previous run)',
+  );
 }
 
 export function exitCodeOf(c: Pick<Comparison, 'verdict'>, failOnInconclusive: boolean): number {
@@ -141,11 +224,20 @@ export function exitCodeOf(c: Pick<Comparison, 'verdict'>, failOnInconclusive: b
 
 /** Runs the comparison; returns the exit code. Data goes to stdout (or --out), messages to stderr. */
 export function compareCommand(a: CompareArgs, io: CommandIo): Promise<number> {
-  return readStore(a.db, (store) => gate(store, a, io));
+  return readStore(a.db, async (store) => {
+    const both = sides(store, a, io);
+    if (both === null) return COMPARE_EXIT.NO_PREVIOUS;
+    // --project: the frame comes from the candidate's run (its records' tags place prompts in strata).
+    const run = a.project ? store.getRun(both.candidate.runId) : undefined;
+    const sources = run
+      ? await projectionSources({ configJson: run.config_json, datasetPath: run.dataset_path }, a)
+      : undefined;
+    return gate(store, a, io, both, sources);
+  });
 }
 
-function gate(store: Store, a: CompareArgs, io: CommandIo): number {
-  const { baseline, candidate } = sides(store, a);
+function gate(store: Store, a: CompareArgs, io: CommandIo, both: Sides, sources?: ProjectionSources): number {
+  const { baseline, candidate } = both;
   const result = buildComparison(
     store,
     baseline,
@@ -160,6 +252,16 @@ function gate(store: Store, a: CompareArgs, io: CommandIo): number {
     // JSON lists every flip; the other formats show the first 20 and the counts.
     a.format === 'json' ? Number.POSITIVE_INFINITY : FLIPS_SHOWN,
   );
+  if (sources) {
+    const label = (s: SideRef, other: SideRef) =>
+      s.runId === other.runId ? s.candidate : `${s.candidate} (run ${s.runId})`;
+    result.projection = projectPair(
+      store,
+      { ...baseline, label: label(baseline, candidate) },
+      { ...candidate, label: label(candidate, baseline) },
+      sources,
+    );
+  }
   const text = renderComparison(result, a.format);
   writeOutput(io, text, a.out, 'comparison', false);
 

@@ -8,7 +8,6 @@ import { renderHtml } from '../../results/render/report-html.js';
 import { renderReport, renderTrend, type TrendFormat } from '../../results/render/report-text.js';
 import { renderRouteHtml } from '../../results/render/route-html.js';
 import { buildReport, buildTrend } from '../../results/report/report.js';
-import { evaluateRouting } from '../route/evaluate.js';
 import {
   type CommandIo,
   checkOutPath,
@@ -16,6 +15,8 @@ import {
   REPORT_FORMATS,
   type ReportFormat,
   usageError,
+  checkProjectFlags,
+  PROJECT_OPTIONS,
   readStore,
   writeOutput,
 } from './common.js';
@@ -32,6 +33,10 @@ export interface ReportArgs {
   baseline?: string;
   trend?: boolean;
   route?: string[];
+  project?: boolean;
+  volume?: number;
+  volumeFrom?: string;
+  postStratify?: string;
 }
 
 export function reportOptions(c: Argv) {
@@ -59,7 +64,12 @@ export function reportOptions(c: Argv) {
       array: true,
       describe: 'with --format html: add a routing section evaluating these policy files on the run',
     })
+    .options(PROJECT_OPTIONS)
     .check((a) => {
+      checkProjectFlags(a);
+      if (a.project && a.trend) throw usageError('--project cannot be combined with --trend');
+      if (a.project && a.format === 'csv')
+        throw usageError('--project has no csv format: use table, md, json or html');
       if (a.route !== undefined && a.format !== 'html')
         throw usageError(
           '--route adds a section to the html report; for table, md or json use `holdout route`',
@@ -84,8 +94,22 @@ export function reportCommand(a: ReportArgs, io: CommandIo): Promise<number> {
       return 0;
     }
     const run = resolveRun(store, a.run, { suite: a.suite });
-    const opts = { by: a.by, baseline: a.baseline };
+    const opts = {
+      by: a.by,
+      baseline: a.baseline,
+      ...(a.project
+        ? {
+            // Imported only here: a projection reads the dataset (zod); a plain report needs neither.
+            projection: await (await import('../../datasets/pool.js')).projectionSources(
+              { configJson: run.config_json, datasetPath: run.dataset_path },
+              a,
+            ),
+          }
+        : {}),
+    };
     if (a.route !== undefined && a.route.length > 0) {
+      // Imported only here: routing policies bring the SDK, the scorers and YAML with them.
+      const { evaluateRouting } = await import('../route/evaluate.js');
       const routing = await evaluateRouting(
         store,
         {

@@ -4,21 +4,34 @@
  * the output.
  */
 import type { Argv } from 'yargs';
+import { projectionSources } from '../../datasets/pool.js';
 import { checkSplitFraction, parseSplitKey } from '../../datasets/split.js';
 import { COMPARE_DEFAULTS } from '../../results/compare/compare.js';
 import { ROUTE_FORMATS, type RouteFormat, renderRoute } from '../../results/render/route-text.js';
 import { evaluateRouting, type RoutingRequest, SIDE_CHOICES } from '../route/evaluate.js';
-import { type CommandIo, checkOutPath, usageError, readStore, writeOutput } from './common.js';
+import {
+  type CommandIo,
+  checkOutPath,
+  checkProjectFlags,
+  PROJECT_OPTIONS,
+  usageError,
+  readStore,
+  writeOutput,
+} from './common.js';
 import { RUN_REF_HELP, resolveRun } from './run-ref.js';
 
 const usage = (message: string) => usageError(message, 'route');
 
-export interface RouteArgs extends Omit<RoutingRequest, 'run'> {
+export interface RouteArgs extends Omit<RoutingRequest, 'run' | 'projection'> {
   /** A run reference (harness/cli/run-ref.ts): an id, `latest` or `latest~N`. */
   run?: string;
   db?: string;
   format: RouteFormat;
   out?: string;
+  project?: boolean;
+  volume?: number;
+  volumeFrom?: string;
+  postStratify?: string;
 }
 
 export const ROUTE_USAGE =
@@ -80,7 +93,9 @@ export function routeOptions(c: Argv) {
       describe: 'output format (html: a whole self-contained page; use with --out)',
     })
     .option('out', { type: 'string', describe: 'write to this file instead of stdout' })
+    .options(PROJECT_OPTIONS)
     .check((a) => {
+      checkProjectFlags(a);
       if (!a.policies || (a.policies as string[]).length === 0) throw usage('give at least one policy file');
       if (!(a.margin > 0 && a.margin < 1)) throw usage('--margin must be between 0 and 1, e.g. 0.03');
       if (!(a.alpha > 0 && a.alpha < 0.5)) throw usage('--alpha must be between 0 and 0.5, e.g. 0.025');
@@ -99,7 +114,11 @@ export function routeOptions(c: Argv) {
 /** Runs `holdout route`; returns the exit code (0, or 130 when interrupted). */
 export function routeCommand(a: RouteArgs, io: CommandIo): Promise<number> {
   return readStore(a.db, async (store) => {
-    const result = await evaluateRouting(store, { ...a, run: resolveRun(store, a.run).id }, io);
+    const run = resolveRun(store, a.run);
+    const projection = a.project
+      ? await projectionSources({ configJson: run.config_json, datasetPath: run.dataset_path }, a)
+      : undefined;
+    const result = await evaluateRouting(store, { ...a, run: run.id, projection }, io);
     if (result === 'interrupted') return 130;
     writeOutput(io, renderRoute(result, a.format), a.out, 'routing evaluation', false);
     // What must not be missed reaches stderr whatever the format or destination.

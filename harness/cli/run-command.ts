@@ -10,6 +10,7 @@ import { renderReport } from '../../results/render/report-text.js';
 import { readYamlFile } from '../config.js';
 import { dryRunCommand } from '../run/dry-run.js';
 import { ASSUMED_OUTPUT_TOKENS, JUDGE_OUTPUT_TOKENS, type RunEstimate } from '../run/estimate.js';
+import { describeDecision } from '../run/sequential-stop.js';
 import { runCommand as executeRun } from '../run/start.js';
 import {
   type CommandIo,
@@ -34,6 +35,11 @@ export interface RunArgs {
   budget?: number;
   dryRun?: boolean;
   format: ReportFormat;
+  untilDecided?: boolean;
+  baseline?: string;
+  candidate?: string;
+  margin?: number;
+  alpha?: number;
 }
 
 export function runOptions(c: Argv) {
@@ -69,6 +75,21 @@ export function runOptions(c: Argv) {
       default: 'table' as ReportFormat,
       describe: 'report format',
     })
+    .option('until-decided', {
+      type: 'boolean',
+      describe:
+        'stop sending once the anytime-valid verdict of --candidate against --baseline is clear (records in a seeded random order; docs/config-stop.md)',
+    })
+    .option('baseline', { type: 'string', describe: 'with --until-decided: candidate id of A' })
+    .option('candidate', { type: 'string', describe: 'with --until-decided: candidate id of B' })
+    .option('margin', {
+      type: 'number',
+      describe: 'with --until-decided: non-inferiority margin, absolute (default 0.03)',
+    })
+    .option('alpha', {
+      type: 'number',
+      describe: 'with --until-decided: one-sided level of each claim (default 0.025)',
+    })
     .conflicts('resume', 'new')
     .conflicts('dry-run', 'resume')
     .check((a) => {
@@ -77,6 +98,14 @@ export function runOptions(c: Argv) {
       if (a.budget !== undefined && !(a.budget > 0))
         throw usageError('--budget must be a positive number of USD');
       checkConcurrency(a.concurrency);
+      for (const flag of ['baseline', 'candidate', 'margin', 'alpha'] as const) {
+        if (a[flag] !== undefined && !a['until-decided'])
+          throw usageError(`--${flag} goes with --until-decided`);
+      }
+      if (a.margin !== undefined && !(a.margin > 0 && a.margin < 1))
+        throw usageError('--margin must be between 0 and 1, e.g. 0.03');
+      if (a.alpha !== undefined && !(a.alpha > 0 && a.alpha < 0.5))
+        throw usageError('--alpha must be between 0 and 0.5, e.g. 0.025');
       return true;
     });
 }
@@ -102,6 +131,15 @@ export async function runCommand(a: RunArgs, io: CommandIo): Promise<number> {
           retryErrors: a.retryErrors,
           concurrency: a.concurrency,
           budgetUsd: a.budget,
+          stop: a.untilDecided
+            ? {
+                untilDecided: true,
+                baseline: a.baseline,
+                candidate: a.candidate,
+                margin: a.margin,
+                alpha: a.alpha,
+              }
+            : undefined,
         },
         { stderr: io.stderr, env: io.env, clock: io.clock, signal: io.signal },
       );
@@ -116,6 +154,14 @@ export async function runCommand(a: RunArgs, io: CommandIo): Promise<number> {
       writeOutput(io, renderReport(buildReport(store, outcome.runId), a.format), undefined, 'report');
       for (const [id, why] of Object.entries(s.stopped))
         io.stderr.write(`candidate ${id} stopped early: ${why}\n`);
+      if (outcome.decision) {
+        const stop = outcome.config.stop;
+        io.stderr.write(
+          `run ${outcome.runId} ${describeDecision(outcome.decision)} (${outcome.decision.promptsFed} pairs fed)` +
+            `${stop ? `; the sequential verdict: holdout compare --run ${outcome.runId} --baseline ${stop.baseline} --candidate ${stop.candidate}` : ''}\n`,
+        );
+        return 0;
+      }
       if (s.budgetReached) {
         const spent = store.db
           .prepare('SELECT coalesce(sum(cost_usd), 0) FROM calls WHERE run_id = ?')

@@ -77,3 +77,20 @@ export function resolveRun(store: Store, ref: string | number | undefined, o: Re
     { hint: runsHint(db, o.suite) },
   );
 }
+
+/**
+ * The run `holdout compare --against previous` compares `run` with: the newest earlier *finished* run
+ * of the same suite and config hash (the hash covers the resolved config and the dataset's content,
+ * so "previous" is the same question asked again, not merely the suite's last run). An unfinished
+ * run is no baseline: its missing calls would drop pairs silently. undefined on a suite's first run.
+ */
+export function previousRun(store: Store, run: RunRow): RunRow | undefined {
+  const id = store.db
+    .prepare(
+      `SELECT id FROM runs WHERE suite = ? AND config_hash = ? AND status = 'finished' AND id < ?
+       ORDER BY id DESC LIMIT 1`,
+    )
+    .pluck()
+    .get(run.suite, run.config_hash, run.id) as number | undefined;
+  return id === undefined ? undefined : store.getRun(id);
+}

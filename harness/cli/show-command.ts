@@ -14,6 +14,7 @@ export interface ShowArgs {
   recordId: string;
   candidates?: string;
   db?: string;
+  json?: boolean;
 }
 
 /** The width outputs are fitted to when stdout is not a terminal. */
@@ -28,6 +29,10 @@ export function showOptions(c: Argv) {
       describe: 'only these candidates, in this order (comma-separated: a,b)',
     })
     .option('db', DB_OPTION)
+    .option('json', {
+      type: 'boolean',
+      describe: 'print the evidence as JSON: the record, its turns, every call with its scores and grade',
+    })
     .check((a) => {
       if (a.candidates !== undefined && candidateList(a.candidates).length === 0)
         throw usageError('--candidates takes candidate ids, comma-separated: --candidates a,b', 'show');
@@ -47,6 +52,10 @@ export function showCommand(a: ShowArgs, io: CommandIo): Promise<number> {
     const run = resolveRun(store, a.run);
     const only = a.candidates === undefined ? undefined : candidateList(a.candidates);
     const evidence = loadRecordEvidence(store, run.id, String(a.recordId), only);
+    if (a.json) {
+      io.stdout.write(`${JSON.stringify(evidence, null, 2)}\n`);
+      return 0;
+    }
     const columns = (io.stdout as { columns?: number }).columns;
     const width = typeof columns === 'number' && columns > 0 ? columns : DEFAULT_WIDTH;
     io.stdout.write(renderRecord(evidence, width));

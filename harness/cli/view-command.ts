@@ -4,7 +4,6 @@ import type { Store } from '../../results/store/store.js';
 import type { RouteResult, ViewRouting } from '../../results/view/routing-page.js';
 import { startViewServer, VIEW_HOST, type ViewServer } from '../../results/view/server.js';
 import { defaultDbPath } from '../paths.js';
-import { evaluateRouting } from '../route/evaluate.js';
 import { type CommandIo, DB_OPTION, listenError, readStore, untilStopped, usageError } from './common.js';
 import { RUN_REF_HELP, resolveRun } from './run-ref.js';
 
@@ -55,6 +54,8 @@ async function evaluateAtStart(
   const policies = a.route ?? [];
   if (policies.length === 0) return undefined;
   const runs = [...new Set((a.routeRun ?? ['latest']).map((ref) => resolveRun(store, ref).id))];
+  // Imported only with --route: policies bring the SDK, the scorers and YAML with them.
+  const { evaluateRouting } = await import('../route/evaluate.js');
   const results = new Map<number, RouteResult>();
   for (const run of runs) {
     const result = await evaluateRouting(

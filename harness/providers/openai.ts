@@ -19,6 +19,10 @@ export interface OpenAIProviderOptions {
   clock: Clock;
   /** Responses: score the `phase: "commentary"` messages too, not only the final answer. */
   includeCommentary?: boolean;
+  /** Sent as the body's `model` in place of the candidate's (an Azure deployment), which stays the price key. */
+  sendModel?: string;
+  /** The endpoint's own per-attempt timeout (Provider.timeoutMs). */
+  timeoutMs?: number;
 }
 
 /**
@@ -29,11 +33,14 @@ export function openaiProvider(client: OpenAI, opts: OpenAIProviderOptions): Pro
   const { clock } = opts;
   const read: ReadOptions = { includeCommentary: opts.includeCommentary ?? false };
   const complete = opts.api === 'chat' ? chatCall : responsesCall;
+  const { sendModel } = opts;
   return {
-    complete: (body, signal) => complete(client, clock, body, signal, read),
+    complete: (body, signal) =>
+      complete(client, clock, sendModel === undefined ? body : { ...body, model: sendModel }, signal, read),
     classify: classifyError,
     // For messages: credentials written into the URL (user:pass@, ?api-key=) stay out of them.
     endpoint: storableUrl(client.baseURL),
+    ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
   };
 }
 

@@ -51,6 +51,8 @@ export interface Provider {
   classify(err: unknown): RetryDecision;
   /** Where the calls go (the client's base URL), for messages; absent when there is no endpoint. */
   endpoint?: string;
+  /** The endpoint's own per-attempt timeout (its `timeout_ms`), in place of the caller's policy. */
+  timeoutMs?: number;
 }
 
 /** A stream that ended before its terminal event: the usage (and so the cost) never arrived. */

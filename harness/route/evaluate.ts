@@ -14,6 +14,7 @@ import {
   type RouteSettings,
   type Side,
 } from '../../results/route/route.js';
+import { type ProjectionSources, projectRouting } from '../../results/route/projection.js';
 import type { Store } from '../../results/store/store.js';
 import type { Clock } from '../clock.js';
 import { HarnessError } from '../errors.js';
@@ -38,6 +39,8 @@ export interface RoutingRequest {
   split?: number;
   splitKey?: string;
   splitMissing?: 'error' | 'id';
+  /** `--project`: what was read for the frame (results/route/projection.ts). */
+  projection?: ProjectionSources;
 }
 
 export interface RoutingIo {
@@ -140,7 +143,9 @@ export async function evaluateRouting(
     split: split ? { fraction: split.opts.fraction, key: split.opts.key, source: split.source } : null,
   };
   try {
-    return buildRouteResult(run, decisions, settings);
+    const result = buildRouteResult(run, decisions, settings);
+    if (a.projection) result.projection = projectRouting(run, decisions, result, settings, a.projection);
+    return result;
   } catch (err) {
     if (err instanceof EmptyEvaluation) {
       throw new HarnessError(err.kind === 'USAGE' ? 'USAGE' : 'RUN_NOT_FOUND', err.message, {

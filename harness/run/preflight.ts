@@ -8,21 +8,27 @@
 import { checkScorers } from '../../scorers/index.js';
 import type { JudgeService } from '../../scorers/judge/service.js';
 import { type ResolvedConfig, SIMULATOR } from '../config.js';
+import { endpointEnvNeeds } from '../endpoint-config.js';
 import { HarnessError } from '../errors.js';
 
 /** Throws one CONFIG_INVALID (or PROVIDER_AUTH, when keys are all that is missing) naming every problem. */
 export async function preflight(config: ResolvedConfig, env: NodeJS.ProcessEnv): Promise<void> {
   const keys: string[] = [];
   const needsKey = (base: string | undefined, replay?: boolean) => base !== SIMULATOR && !replay;
-  config.candidates.forEach((c, i) => {
-    if (needsKey(c.base_url, c.replay) && !env[c.api_key_env]) {
-      keys.push(`candidates[${i}] "${c.id}": environment variable ${c.api_key_env} is not set`);
+  // The key, an Entra ID token, and every ${env:…} of headers and query: each variable must be set.
+  const check = (e: ResolvedConfig['candidates'][number], where: string) => {
+    for (const need of endpointEnvNeeds(e)) {
+      if (!env[need.env]) {
+        const field = need.field === 'api_key_env' ? '' : ` (${need.field})`;
+        keys.push(`${where} "${e.id}": environment variable ${need.env}${field} is not set`);
+      }
     }
+  };
+  config.candidates.forEach((c, i) => {
+    if (needsKey(c.base_url, c.replay)) check(c, `candidates[${i}]`);
   });
   (config.judges ?? []).forEach((j, i) => {
-    if (needsKey(j.base_url) && !env[j.api_key_env]) {
-      keys.push(`judges[${i}] "${j.id}": environment variable ${j.api_key_env} is not set`);
-    }
+    if (needsKey(j.base_url)) check(j, `judges[${i}]`);
   });
   // Judges are only checked for existence here: no call is made.
   const judges: JudgeService = {

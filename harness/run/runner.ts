@@ -1,6 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import type { ApiStyle, HoldoutRecord } from '../../datasets/record.js';
-import type { CallRow, ScoreRow, Store } from '../../results/store/store.js';
+import { GroupCommit } from '../../results/store/group-commit.js';
+import type { CallRow, FinishedCall, ScoreRow, Store } from '../../results/store/store.js';
 import type { BoundScorer } from '../../scorers/index.js';
 import {
   ConnectionWatch,
@@ -74,6 +75,26 @@ export interface RunDeps {
   signal?: AbortSignal;
   /** The run's budget, shared with its batches, judges and routers (default: one from `plan.budgetUsd`). */
   ledger?: SpendLedger;
+  /** Early stopping (sequential-stop.ts): the order records are issued in, and when to stop issuing. */
+  gate?: RunGate;
+}
+
+/** What the runner asks of an early-stopping gate. */
+export interface RunGate {
+  /** Like Store.recordPage, in the gate's order (`seq` is the position in it). */
+  recordPage(
+    runId: number,
+    afterSeq: number,
+    limit: number,
+  ): { seq: number; record_id: string; body_json: string }[];
+  /** Issue nothing new. */
+  decided(): boolean;
+  /** A call was committed. */
+  stored(row: CallRow): void;
+  /** Waits for work the gate started on stored calls (model-graded scoring). */
+  settle(): Promise<void>;
+  /** The lanes, paced so that none runs ahead of the others in the order (calls past a stop are waste). */
+  pace<T extends { recordId: string }>(lanes: Lane<T>[]): Lane<T>[];
 }
 
 interface WorkItem {
@@ -88,8 +109,9 @@ const PAGE = 256;
 
 /**
  * Replays every record through every candidate (× repeats), scores each output and commits each
- * call with its scores as soon as it finishes. Work already in the store is skipped, so a rerun
- * after a crash or Ctrl-C does only what is missing.
+ * call with its scores as soon as it finishes (with the others that finish in the same event-loop
+ * turn: one transaction for them all). Work already in the store is skipped, so a rerun after a
+ * crash or Ctrl-C does only what is missing.
  */
 export async function runEval(plan: RunPlan, deps: RunDeps): Promise<RunSummary> {
   const { store, clock, signal } = deps;
@@ -123,9 +145,17 @@ export async function runEval(plan: RunPlan, deps: RunDeps): Promise<RunSummary>
   if (signal) setMaxListeners(plan.concurrency + 16, signal);
   // A candidate whose endpoint is dead (wrong base_url, nothing listening) stops after a few calls.
   const watches = new Map(plan.candidates.map((c) => [c.id, new ConnectionWatch<Finished>()]));
+  // The calls that finish in one event-loop turn are committed together (results/store/group-commit.ts).
+  const writer = new GroupCommit(store, committed);
   const lanes = plan.candidates.map((c) => lane(c));
-  await dispatch(lanes, plan.concurrency, (item, i) => execute(plan.candidates[i]!, item), signal);
-  for (const [id, watch] of watches) for (const f of watch.drain()) if (stopped[id] === undefined) commit(f);
+  const paced = deps.gate ? deps.gate.pace(lanes) : lanes;
+  await dispatch(paced, plan.concurrency, (item, i) => execute(plan.candidates[i]!, item), signal);
+  for (const [id, watch] of watches)
+    for (const f of watch.drain()) if (stopped[id] === undefined) void writer.add(f).catch(() => {});
+  writer.flush();
+  // A commit that failed (a full disk) fails the run, as a failed write always has.
+  if (writer.error !== undefined) throw writer.error;
+  await deps.gate?.settle();
 
   const aborted = signal?.aborted ?? false;
   const complete = !aborted && progress.done >= total;
@@ -141,13 +171,14 @@ export async function runEval(plan: RunPlan, deps: RunDeps): Promise<RunSummary>
       limit: c.concurrency,
       next() {
         for (;;) {
-          if (stopped[c.id] !== undefined) return undefined;
+          if (stopped[c.id] !== undefined || deps.gate?.decided() || writer.error !== undefined)
+            return undefined;
           if (ledger.refuses(c.id)) {
             budgetReached = true;
             return undefined;
           }
           if (index >= page.length) {
-            page = store.recordPage(plan.runId, afterSeq, PAGE);
+            page = (deps.gate ?? store).recordPage(plan.runId, afterSeq, PAGE);
             index = 0;
             repeat = 0;
             if (page.length === 0) return undefined;
@@ -258,7 +289,9 @@ export async function runEval(plan: RunPlan, deps: RunDeps): Promise<RunSummary>
           `${c.id}: stopped sending after ${n} consecutive connection failures to ${url} and no successful call (${outcome.failure?.message}); check base_url and that the endpoint is up, then rerun to resume`,
         );
       }
-      for (const f of seen.store) commit(f);
+      // Committed at the end of this turn with the others that finish in it; the slot is free at once
+      // (holding it for the commit cost a turn per call at 50 ms latency). A failed commit stops the run.
+      for (const f of seen.store) writer.add(f).catch(() => ledger.stop());
     } catch (err) {
       // The run fails (a full disk, a scorer bug): no call waiting for budget may start now.
       ledger.stop();
@@ -272,19 +305,16 @@ export async function runEval(plan: RunPlan, deps: RunDeps): Promise<RunSummary>
     }
   }
 
-  function commit(f: Finished): void {
-    store.recordCall(f.row, f.scores, f.replace);
+  /** A call's group was committed: only now is it done. */
+  function committed(f: Finished): void {
     progress.done++;
     progress.doneNow++;
     if (f.row.status === 'error') progress.errors++;
     progress.costUsd += f.row.costUsd ?? 0;
     reporter.callDone?.(f.row, progress);
+    deps.gate?.stored(f.row);
   }
 }
 
 /** A finished call waiting to be stored. */
-interface Finished {
-  row: CallRow;
-  scores: ScoreRow[];
-  replace: boolean;
-}
+type Finished = FinishedCall;

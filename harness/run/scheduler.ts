@@ -9,6 +9,8 @@ export interface Lane<T> {
   readonly limit: number;
   /** Next work item, or undefined when the lane has no more. Called only when a slot is free. */
   next(): T | undefined;
+  /** False: nothing to issue now, ask again after a call ends (pacing; never false for every lane at once). */
+  ready?(): boolean;
 }
 
 export async function dispatch<T>(
@@ -57,7 +59,8 @@ export async function dispatch<T>(
     const pick = (): [T, number] | undefined => {
       for (let tried = 0; tried < lanes.length; tried++) {
         const lane = (turn + tried) % lanes.length;
-        if (exhausted[lane] || inFlight[lane]! >= lanes[lane]!.limit) continue;
+        if (exhausted[lane] || inFlight[lane]! >= lanes[lane]!.limit || lanes[lane]!.ready?.() === false)
+          continue;
         const item = lanes[lane]!.next();
         if (item === undefined) {
           exhausted[lane] = true;

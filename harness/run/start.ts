@@ -47,6 +47,15 @@ import {
   runEval,
 } from './runner.js';
 import type { SimServer } from '../sim/index.js';
+import {
+  checkResumedStop,
+  createSequential,
+  describeDecision,
+  type GateDecision,
+  type StopFlags,
+  sequentialGate,
+  withStopFlags,
+} from './sequential-stop.js';
 
 export interface RunCommandOptions {
   configPath?: string;
@@ -58,6 +67,8 @@ export interface RunCommandOptions {
   concurrency?: number;
   /** Overrides the config's `budget_usd`. */
   budgetUsd?: number;
+  /** `--until-decided` and its settings (merged into the config's `stop:`). */
+  stop?: StopFlags;
 }
 
 export interface RunIo {
@@ -73,6 +84,8 @@ export interface RunOutcome {
   runId: number;
   summary: RunSummary;
   config: ResolvedConfig;
+  /** The early-stopping decision of a run that stops early (`stop:`), once made. */
+  decision?: GateDecision;
 }
 
 /**
@@ -95,6 +108,13 @@ export function configHash(cfg: ResolvedConfig, datasetHash: string): string {
     ...(c.batch ? { batch: true } : {}),
     ...(c.include_commentary ? { include_commentary: true } : {}),
     ...(c.data_residency !== undefined ? { data_residency: c.data_residency } : {}),
+    // Where calls go and what they carry (a gateway's routing header can change the answer); not
+    // the timeout, which only changes speed. Headers and query hold ${env:…} references, not values.
+    ...(c.azure !== undefined ? { azure: c.azure } : {}),
+    ...(c.organization !== undefined ? { organization: c.organization } : {}),
+    ...(c.project !== undefined ? { project: c.project } : {}),
+    ...(c.headers !== undefined ? { headers: c.headers } : {}),
+    ...(c.query !== undefined ? { query: c.query } : {}),
   });
   const material = {
     suite: cfg.suite,
@@ -106,6 +126,8 @@ export function configHash(cfg: ResolvedConfig, datasetHash: string): string {
     repeats: cfg.repeats,
     stream: cfg.stream,
     ...(cfg.mode === 'batch' ? { mode: cfg.mode } : {}),
+    // A run that stops early is another experiment: it never resumes a run that does not, or vice versa.
+    ...(cfg.stop ? { stop: cfg.stop } : {}),
   };
   return createHash('sha256').update(JSON.stringify(material)).digest('hex');
 }
@@ -190,6 +212,26 @@ export async function runCommand(store: Store, opts: RunCommandOptions, io: RunI
         : undefined;
     const scorers = await buildScorers(config.scorers, { baseDir: config.baseDir, judges });
     const retryErrors = opts.retryErrors ?? false;
+    const gate = sequentialGate({
+      store,
+      runId: run.id,
+      repeats: config.repeats,
+      deferred: scorers.filter((s) => s.deferred),
+      concurrency: opts.concurrency ?? config.concurrency,
+      clock: io.clock,
+      signal,
+      halted: () => judges?.halted,
+      onDecided: (d) => io.stderr.write(`\nrun ${run.id}: ${describeDecision(d)}; calls in flight finish\n`),
+    });
+    checkResumedStop(gate?.row, opts.stop, run.id);
+    if (gate && retryErrors) {
+      throw new HarnessError('USAGE', `run ${run.id} stops early: its errors are already counted as fails`, {
+        hint: 'redoing them would change pairs the e-processes were fed; resume without --retry-errors',
+      });
+    }
+    if (gate?.result()?.earlier) {
+      io.stderr.write(`run ${run.id} was ${describeDecision(gate.result()!)}; nothing more to send\n`);
+    }
     const batchPlan: BatchPlan | undefined =
       batched.length > 0
         ? {
@@ -249,7 +291,7 @@ export async function runCommand(store: Store, opts: RunCommandOptions, io: RunI
           stream: config.stream,
           retryErrors,
         },
-        { store, scorers, clock: io.clock, reporter: shown, signal, ledger },
+        { store, scorers, clock: io.clock, reporter: shown, signal, ledger, gate },
       );
       progress.finish(shown.shift(live));
     }
@@ -283,12 +325,11 @@ export async function runCommand(store: Store, opts: RunCommandOptions, io: RunI
       }
     }
     if (lease.lost) throw leaseLost(run.id);
-    store.setRunStatus(
-      run.id,
-      summary.complete ? 'finished' : 'interrupted',
-      summary.complete ? io.clock.isoNow() : null,
-    );
-    return { runId: run.id, summary, config };
+    // A decided run is finished: it sends nothing more, ever.
+    const decision = gate?.result();
+    const finished = summary.complete || (decision !== undefined && !summary.aborted);
+    store.setRunStatus(run.id, finished ? 'finished' : 'interrupted', finished ? io.clock.isoNow() : null);
+    return { runId: run.id, summary, config, ...(decision ? { decision } : {}) };
   } catch (err) {
     if (!lease.lost) {
       try {
@@ -406,7 +447,7 @@ async function openRun(
     // has what the database must not (credentials written into a base_url).
     let config = JSON.parse(found.config_json) as StoredConfig;
     if (opts.configPath) {
-      const loaded = loadConfig(opts.configPath);
+      const loaded = withStopFlags(loadConfig(opts.configPath), opts.stop);
       const { hash } = await checkDataset(loaded.dataset);
       if (configHash(loaded, hash) !== found.config_hash) {
         throw new HarnessError(
@@ -432,7 +473,7 @@ async function openRun(
     return { run: found, config, lease: await withRecords(store, found, lease, io) };
   }
   if (!opts.configPath) throw new HarnessError('USAGE', 'give a run config, or --resume <run>');
-  const config = loadConfig(opts.configPath);
+  const config = withStopFlags(loadConfig(opts.configPath), opts.stop);
   if (config.import && !existsSync(config.dataset)) {
     io.stderr.write(
       `importing ${config.import.format} logs into ${config.dataset} (import: in the config)\n`,
@@ -504,6 +545,8 @@ async function openRun(
         priceJson: JSON.stringify({ ...c.price.standard, source: c.price.source }),
       })),
     );
+    // The order records are issued in is committed with the run, before any call (SEQUENTIAL.md).
+    if (config.stop) createSequential(store, id, config.stop, dataset.count);
     return { id, claim: claimLease(store, id) };
   });
   const lease = holdLease(store, created.claim);

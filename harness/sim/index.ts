@@ -9,3 +9,4 @@ export type { FaultKind, FaultRule } from './faults.js';
 export { DEFAULT_PROFILES, type SimProfile } from './profiles.js';
 export { type SimOptions, type SimServer, startSimulator } from './server.js';
 export type { SimCallLog, SimStats } from './stats.js';
+export type { SimRequest } from './wire/compat.js';

@@ -9,6 +9,7 @@ import {
   parseBatchOptions,
 } from './batches.js';
 import { type FaultRule, parseFaults } from './faults.js';
+import { callRoute, RequestLog, type SimRequest } from './wire/compat.js';
 import { apiError, assertLoopback, foreignRequest, JSON_TYPE, readBody } from './wire/http.js';
 import { DEFAULT_PROFILES, parseProfiles, type SimProfile, servedModelOf } from './profiles.js';
 import { Simulator } from './simulator.js';
@@ -32,6 +33,11 @@ export interface SimOptions {
   batchDelayMs?: number;
   /** Batches expire once this many of their lines are answered (default: never). */
   batchExpireAfter?: number;
+  /**
+   * Keep the heads (method, path, query, headers) of the last this-many requests for `requests()`:
+   * what the endpoint recipes' tests assert. Off (0) by default: the heads hold the keys sent.
+   */
+  recordRequests?: number;
 }
 
 export interface SimServer {
@@ -46,6 +52,8 @@ export interface SimServer {
   setProfiles(profiles: Record<string, SimProfile>): void;
   /** Replaces the stored completions the list endpoints serve. */
   setStoredCompletions(items: StoredCompletionSeed[]): void;
+  /** The recorded request heads, oldest first (empty unless started with `recordRequests`). */
+  requests(): SimRequest[];
   /** Batch timing and expiry, for batches already created too. `expireAfter: undefined` clears it. */
   setBatchOptions(options: Partial<BatchSimOptions>): void;
   /** Files uploaded, batches created and batch lines answered since the start (reset keeps them). */
@@ -82,7 +90,8 @@ export async function startSimulator(opts: SimOptions = {}): Promise<SimServer> 
     sim,
     parseBatchOptions({ delayMs: opts.batchDelayMs, expireAfter: opts.batchExpireAfter }),
   );
-  const server = createServer((req, res) => route(sim, req, res, stored, batches));
+  const requests = new RequestLog(opts.recordRequests ?? 0);
+  const server = createServer((req, res) => route(sim, req, res, stored, batches, requests));
   // Keep client connections alive across bursts; headersTimeout must exceed keepAliveTimeout.
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
@@ -112,9 +121,13 @@ export async function startSimulator(opts: SimOptions = {}): Promise<SimServer> 
       sim.profiles = parseProfiles(p);
     },
     setStoredCompletions: (items) => stored.set(parseStoredCompletions(items)),
+    requests: () => requests.list(),
     setBatchOptions: (o) => batches.setOptions(parseBatchOptions(o)),
     batchStats: () => batches.stats(),
-    reset: () => sim.reset(),
+    reset: () => {
+      sim.reset();
+      requests.clear();
+    },
     close: () => {
       closing ??= new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -132,12 +145,14 @@ function route(
   res: ServerResponse,
   stored: StoredCompletions,
   batches: BatchService,
+  requests: RequestLog,
 ): void {
   const start = performance.now();
   const url = req.url ?? '/';
   const q = url.indexOf('?');
   const path = q < 0 ? url : url.slice(0, q);
   const method = req.method ?? 'GET';
+  requests.add(req, path, q < 0 ? '' : url.slice(q + 1));
   const foreign = foreignRequest(req.headers);
   if (foreign !== undefined) {
     // Cross-origin (a web page) or DNS rebinding: the simulator and its /__sim controls serve this machine only.
@@ -147,8 +162,9 @@ function route(
     res.end(payload);
     return;
   }
-  if (method === 'POST' && (path === '/v1/chat/completions' || path === '/v1/responses')) {
-    sim.handleCall(req, res, path === '/v1/responses' ? 'responses' : 'chat', start);
+  const call = method === 'POST' ? callRoute(path) : undefined;
+  if (call) {
+    sim.handleCall(req, res, call.api, start, call, q < 0 ? '' : url.slice(q + 1));
     return;
   }
   const reply = (status: number, body: unknown) => {

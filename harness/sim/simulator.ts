@@ -3,6 +3,7 @@ import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:
 import { promptKey } from '../../datasets/record.js';
 import { type AnswerKey, simulateAnswer } from './answer.js';
 import type { InStreamError, SimCall, StreamPlan } from './wire/call.js';
+import { type CallRoute, refusal } from './wire/compat.js';
 import { chatCompletion, chatStreamPlan } from './wire/chat.js';
 import { FaultInjector, type FaultKind, type FaultRule, STREAM_ERRORS } from './faults.js';
 import { gradeAsJudge } from './grader.js';
@@ -146,15 +147,25 @@ export class Simulator {
     return extra ? Object.assign(h, extra) : h;
   }
 
-  handleCall(req: IncomingMessage, res: ServerResponse, endpoint: Endpoint, start: number): void {
+  /**
+   * One model call. `route` is where it came in (sim/wire/compat.ts): an Azure path also takes the
+   * key as `api-key`, a dated one wants `?api-version=` (`search`), a deployment path answers as the
+   * deployment's model.
+   */
+  handleCall(
+    req: IncomingMessage,
+    res: ServerResponse,
+    endpoint: Endpoint,
+    start: number,
+    route?: CallRoute,
+    search = '',
+  ): void {
     const ctx = this.open(endpoint, start);
     res.on('close', () => this.finish(ctx));
-    const auth = req.headers.authorization;
-    if (typeof auth !== 'string' || !/^Bearer \S/.test(auth)) {
+    const refused = refusal(req.headers, route, search);
+    if (refused) {
       req.resume();
-      const msg =
-        "You didn't provide an API key. Send an `Authorization: Bearer <key>` header (any key works).";
-      this.sendError(ctx, res, 401, apiError(msg, 'invalid_request_error', 'invalid_api_key'));
+      this.sendError(ctx, res, refused.status, refused.body);
       return;
     }
     readBody(req, (text) => {
@@ -164,7 +175,7 @@ export class Simulator {
         return;
       }
       try {
-        this.process(ctx, res, text);
+        this.process(ctx, res, text, route?.deployment);
       } catch (err) {
         // A bug in the simulator must not look like a simulated fault: say so in the message.
         const msg = `holdout simulator bug: ${err instanceof Error ? err.message : String(err)}`;
@@ -229,14 +240,14 @@ export class Simulator {
     );
   }
 
-  private process(ctx: Ctx, res: ServerResponse, text: string): void {
+  private process(ctx: Ctx, res: ServerResponse, text: string, deployment?: string): void {
     const body = parseObject(text);
     if (!body) {
       const msg = 'We could not parse the JSON body of your request: it must be a JSON object.';
       this.sendError(ctx, res, 400, apiError(msg));
       return;
     }
-    const model = body.model;
+    const model = deployment ?? body.model;
     if (typeof model !== 'string' || model === '') {
       this.sendError(ctx, res, 400, missingModel());
       return;

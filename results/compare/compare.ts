@@ -25,6 +25,7 @@ import { powerOf, powerWarnings } from './power.js';
 import type { Comparison, CompareSettings, CompareSide } from './types.js';
 import { type Grouping, groupItems, range, unitsOf } from '../pairing/units.js';
 import { simulatedNotice } from '../report/report.js';
+import { withSequential } from './sequential.js';
 import type { Store } from '../store/store.js';
 
 export { driftNotes } from './drift.js';
@@ -56,9 +57,11 @@ export type {
   Resampled,
   ResourceMetric,
   ScorerComparison,
+  SequentialSection,
   SliceComparison,
   Verdict,
 } from './types.js';
+export { sequentialLines } from './sequential.js';
 
 export const COMPARE_DEFAULTS = { alpha: 0.025, margin: 0.03, seed: 1, resamples: 10_000 } as const;
 
@@ -227,5 +230,6 @@ export function buildComparison(
   };
   checkSettings(s);
   const rows = loadComparison(store, baseline, candidate, { by: s.by, cluster: s.cluster });
-  return analyzeComparison(rows, s, flipsListed);
+  // A run that stopped early is gated by its sequential verdict (results/compare/sequential.ts).
+  return withSequential(store, analyzeComparison(rows, s, flipsListed), baseline, candidate);
 }

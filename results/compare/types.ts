@@ -3,6 +3,7 @@
  * this shape: fields are only added; a rename, removal or change of meaning bumps `version`.
  */
 import type { CompareRows, ServedModel } from '../pairing/pairing.js';
+import type { Projection } from '../report/projection.js';
 import type { McNemar, PairedT, Wilcoxon } from '../stats/paired.js';
 import type { RunRow } from '../store/store.js';
 
@@ -265,5 +266,52 @@ export interface Comparison {
     /** nψ = b + c: the discordant pairs expected at the observed ψ; null for the t-based method. */
     expectedDiscordant: number | null;
   };
+  /** `--project`: A, B and B − A at the production mix and volume; absent without it. */
+  projection?: Projection;
+  notes: string[];
+  /**
+   * The compared pair is the one its run stopped early on (`holdout run --until-decided`): the
+   * sequential verdict, which `verdict` then follows. Null or absent otherwise. Versioned on its own.
+   */
+  sequential?: SequentialSection | null;
+}
+
+/**
+ * The sequential section (results/compare/sequential.ts) of a comparison of the pair a run stopped
+ * early on.
+ */
+export interface SequentialSection {
+  /** Stable: fields are only added; a rename, removal or change of meaning bumps it. */
+  version: 1;
+  runId: number;
+  baseline: string;
+  candidate: string;
+  settings: { alpha: number; margin: number; c: number; seed: number; confidence: number };
+  /**
+   * The gate: FAIL when the FAIL wealth ever reached 1/α (also after a PASS, on calls folded in),
+   * else PASS when the PASS wealth did; INCONCLUSIVE when neither, with the whole sample fed or the
+   * run not (yet) decided (`decided` false: resume the run).
+   */
+  verdict: Verdict;
+  decided: boolean;
+  /** Where the run stopped: the first crossing in the replay. Null when no claim was shown. */
+  stop: { verdict: 'PASS' | 'FAIL'; records: number; prompts: number } | null;
+  /** What the run stored when it stopped (null: not decided). */
+  stored: { verdict: Verdict; records: number; prompts: number; at: string } | null;
+  /** The run's records, records of the order fed (a contiguous head), pairs fed, records left out unscored. */
+  records: number;
+  recordsFed: number;
+  promptsFed: number;
+  unscored: number;
+  /** Pairs fed after the stop: the calls that were in flight. */
+  folded: number;
+  /** Mean paired difference over the pairs fed (biased away from 0 at a data-dependent stop: read the CS). */
+  mean: number | null;
+  /** Anytime-valid, at confidence 1 − 2α. */
+  confidenceSequence: { lo: number; hi: number };
+  /** min(1, 1/max E): "B worse" (the FAIL claim) and "B non-inferior at the margin" (the PASS claim). */
+  pValues: { worse: number; nonInferior: number };
+  /** max_{s≤t} E_s of each claim. */
+  wealth: { fail: number; pass: number };
   notes: string[];
 }

@@ -3,7 +3,14 @@
  * JSON or JUnit XML. Names, models, tag values and outputs come from the database or the API and are
  * untrusted: each is escaped for the format it lands in.
  */
-import { fitMarkdown, GITHUB_COMMENT_LIMIT, markdownFigure, markdownTable } from './text-style.js';
+import {
+  fitMarkdown,
+  GITHUB_COMMENT_LIMIT,
+  MARKDOWN,
+  markdownFigure,
+  markdownTable,
+  TABLE,
+} from './text-style.js';
 import {
   type BinaryMetric,
   type Comparison,
@@ -14,9 +21,11 @@ import {
   headline,
   pIs,
   type ResourceMetric,
+  sequentialLines,
   type SliceComparison,
 } from '../compare/compare.js';
 import { cell, escapeMarkdown, fixedWidth, formatMs, formatUsd, terminalSafe } from './format.js';
+import { projectionText } from './projection-render.js';
 import type { Table } from './report-tables.js';
 
 export const COMPARE_FORMATS = ['table', 'md', 'json', 'junit'] as const;
@@ -326,6 +335,7 @@ function renderTable(r: Comparison): string {
   const { top, rest } = splitWarnings(r);
   const out = [...top.map(terminalSafe)];
   out.push(terminalSafe(r.summary), '');
+  if (r.sequential) out.push(...sequentialLines(r.sequential).slice(1).map(terminalSafe), '');
   out.push(
     `holdout compare · ${terminalSafe(r.baseline.label)} → ${terminalSafe(r.candidate.label)} · ${settingsLine(r)}`,
   );
@@ -358,6 +368,7 @@ function renderTable(r: Comparison): string {
     ...flipLinesText('Regressions (pass → fail)', f.regressions, f.counts.regressions, r.pairing.unit),
   );
   out.push(...flipLinesText('Fixes (fail → pass)', f.fixes, f.counts.fixes, r.pairing.unit));
+  if (r.projection) out.push(...projectionText(r.projection, TABLE));
   if (r.notes.length > 0) out.push('', 'Notes', ...r.notes.map((n) => `  - ${terminalSafe(n)}`));
   out.push('', methodLine(r));
   return `${out.join('\n')}\n`;
@@ -415,7 +426,16 @@ function fitComment(r: Comparison): string {
 
 function renderMarkdown(r: Comparison, omit: ReadonlySet<Cuttable> = new Set(), shortened?: string): string {
   const { top, rest } = splitWarnings(r);
-  const out = [headline(r, escapeMarkdown, (s) => `**${s}**`), ''];
+  const out = r.sequential
+    ? [
+        `**${escapeMarkdown(r.summary)}**`,
+        '',
+        ...sequentialLines(r.sequential)
+          .slice(1)
+          .map((l) => `> ${escapeMarkdown(l.trim())}`),
+        '',
+      ]
+    : [headline(r, escapeMarkdown, (s) => `**${s}**`), ''];
   for (const w of top) out.push(`> **${escapeMarkdown(w)}**`, '');
   if (shortened !== undefined) out.push(`> ${shortened}`, '');
   out.push(
@@ -454,6 +474,7 @@ function renderMarkdown(r: Comparison, omit: ReadonlySet<Cuttable> = new Set(), 
     out.push(...mdFlips('Regressions (pass → fail)', f.regressions, f.counts.regressions, r.pairing.unit));
     out.push(...mdFlips('Fixes (fail → pass)', f.fixes, f.counts.fixes, r.pairing.unit));
   }
+  if (r.projection) out.push(...projectionText(r.projection, MARKDOWN));
   if (r.notes.length > 0 && !omit.has('notes'))
     out.push('', '### Notes', '', ...r.notes.map((n) => `- ${escapeMarkdown(n)}`));
   out.push('', `<sub>${escapeMarkdown(methodLine(r))}</sub>`);

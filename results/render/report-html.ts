@@ -5,6 +5,7 @@
  * tags, outputs, error kinds) is untrusted: element content goes through escapeHtml, and attributes
  * are only ever written by `attrs`, which escapes every value.
  */
+import { projectionHtml } from './projection-render.js';
 import { escapeHtml as esc, formatPercent } from './format.js';
 import { el, htmlPage, list, paragraph, table } from './markup.js';
 import type { Comparison, RunReport } from '../report/report.js';
@@ -168,6 +169,7 @@ export function reportSections(r: RunReport, extra: readonly string[] = []): str
   if (r.costByRole.some((x) => x.role !== 'candidate' && x.calls > 0)) {
     parts.push(section('cost-by-role', 'Cost by role', table(costByRoleTable(r))));
   }
+  if (r.projection) parts.push(projectionHtml(r.projection));
   parts.push(...extra);
   const errors = errorLines(r);
   if (errors.length > 0) parts.push(section('errors', 'Errors by kind', list(errors)));

@@ -4,6 +4,7 @@
  * models, tags, error kinds, outputs) is untrusted and escaped for the format it lands in.
  */
 import { fitMarkdown, GITHUB_COMMENT_LIMIT, MARKDOWN, TABLE, type TextStyle } from './text-style.js';
+import { projectionText } from './projection-render.js';
 import { renderHtml } from './report-html.js';
 import type { Comparison, Figures, RunReport, TrendReport } from '../report/report.js';
 import {
@@ -156,6 +157,7 @@ function renderText(
     }
   }
   if (r.costByRole.some((x) => x.role !== 'candidate' && x.calls > 0)) section(costByRoleTable(r));
+  if (r.projection) out.push(...projectionText(r.projection, st));
   list('Errors by kind', errorLines(r));
   list('Notes', r.notes);
   return `${out.join('\n')}\n`;

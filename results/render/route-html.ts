@@ -7,6 +7,7 @@
 import { escapeHtml as esc, formatPercent, formatUsd, truncate } from './format.js';
 import { attrs, el, htmlPage, list, paragraph, svgText, table } from './markup.js';
 import type { RouteResult } from '../route/route.js';
+import { projectionHtml } from './projection-render.js';
 import {
   armsTable,
   hullLine,
@@ -59,6 +60,9 @@ export function renderRouteHtml(r: RouteResult): string {
   );
   if (r.notes.length > 0) parts.push(el('h3', {}, 'Notes'), list(r.notes));
   parts.push('</section>');
+  if (r.projection) {
+    parts.push(projectionHtml(r.projection, 'routing-projection', 'Routing projected to production volume'));
+  }
   return parts.join('\n');
 }
 

@@ -4,6 +4,7 @@
  */
 import { escapeMarkdown } from './format.js';
 import type { RouteResult } from '../route/route.js';
+import { projectionText } from './projection-render.js';
 import { renderRoutePage } from './route-html.js';
 import {
   armsTable,
@@ -69,6 +70,7 @@ function renderText(r: RouteResult, st: TextStyle): string {
   }
   out.push(...st.heading(3, st.text('The cheapest model that is smart enough')), ...(md ? [''] : []));
   out.push(...st.table(recommendationTable(r)), st.text(recommendationNote(r)), '');
+  if (r.projection) out.push(...projectionText(r.projection, st), '');
   if (r.notes.length > 0)
     out.push(...st.heading(3, st.text('Notes')), ...(md ? [''] : []), ...st.list(r.notes), '');
   return `${out

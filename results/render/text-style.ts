@@ -90,3 +90,30 @@ export function fitMarkdown(
   if (cut > 0 && /[\ud800-\udbff]/.test(text[cut - 1]!)) cut--;
   return `${text.slice(0, cut).trimEnd()}${tail}`;
 }
+
+/**
+ * Whether text written to `stream` may carry colour: the one rule every coloured output follows.
+ * FORCE_COLOR wins (any value but `0` or `false` turns colour on, those two turn it off, as in Node
+ * itself); then NO_COLOR (any non-empty value turns it off: no-color.org); else colour only on a
+ * terminal that is not TERM=dumb. Files, pipes and CI logs get plain text.
+ */
+export function colorEnabled(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv): boolean {
+  const force = env.FORCE_COLOR;
+  if (force !== undefined) return force !== '0' && force.toLowerCase() !== 'false';
+  if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false;
+  return stream.isTTY === true && env.TERM !== 'dumb';
+}
+
+/** The styles holdout uses, as SGR codes: a failure, a warning, a pass, and what is secondary. */
+const SGR = { red: [31, 39], yellow: [33, 39], green: [32, 39], bold: [1, 22], dim: [2, 22] } as const;
+export type Color = keyof typeof SGR;
+
+/**
+ * `text` in `color` when `on` (see colorEnabled), else unchanged. Only for our own words (a label, a
+ * verdict): untrusted text is made terminal-safe first, so that no escape in it survives to the screen.
+ */
+export function paint(color: Color, text: string, on: boolean): string {
+  if (!on || text === '') return text;
+  const [open, close] = SGR[color];
+  return `\x1b[${open}m${text}\x1b[${close}m`;
+}

@@ -7,16 +7,18 @@ import type Database from 'better-sqlite3';
 import { clipInterval, percentile, percentileCI, tIntervalFromSummary, wilson } from '../stats/stats.js';
 import { createRecordTags, dropRecordTags } from '../pairing/record-tags.js';
 import {
+  CALL_SPAN_SQL,
+  type CallSpan,
+  SCORES_SAMPLE_SQL,
   callsSql,
   SLICE_MAP,
   SLICE_RECORDS_SQL,
   SLICED,
-  SLICED_VALUES_SQL,
   scoresSql,
   UNSLICED,
-  valuesSql,
 } from './queries.js';
 import type { Figures, MeanScore, PassRate, Quantile } from './types.js';
+import type { Slicing } from './queries.js';
 
 export interface CallAggregate {
   role: string;
@@ -41,6 +43,14 @@ export interface CallAggregate {
   stream_tokens: number | null;
   stream_ms: number | null;
   simulated: number;
+  /** JSON arrays of the ok candidate calls' latencies and TTFTs ('[]' for other groups). */
+  latencies: string;
+  ttfts: string;
+  /** With the scores (queries.ts, SCORED_JOIN): the group's scored candidate calls and their sums. */
+  units?: number;
+  passes?: number;
+  sum_score?: number | null;
+  ss_score?: number | null;
 }
 
 export interface ScoreAggregate {
@@ -93,6 +103,8 @@ export interface Acc {
   ssScore: number;
   latencies: number[];
   ttfts: number[];
+  /** The values already sorted, when they were (then figures does not sort them again). */
+  sorted?: { latencies: Float64Array; ttfts: Float64Array };
 }
 
 export function emptyAcc(): Acc {
@@ -150,6 +162,28 @@ export interface Collected {
   /** candidate → served model → ok calls, over the whole run. */
   served: Map<string, Map<string, number>>;
   aggregates: CallAggregate[];
+  /** Where the run's calls lie (queries.ts, CallSpan), for the report's other queries. */
+  span: CallSpan | null;
+}
+
+/**
+ * The run's calls' id range when they fill at least half of it (so walking the range reads at most
+ * twice the rows the index would, in order); null for a run without calls or spread out.
+ */
+export function callSpan(db: Database.Database, runId: number): CallSpan | null {
+  const r = db.prepare(CALL_SPAN_SQL).get({ run: runId }) as {
+    lo: number | null;
+    hi: number | null;
+    n: number;
+  };
+  if (r.lo === null || r.hi === null || r.hi - r.lo + 1 > 2 * r.n) return null;
+  return { lo: r.lo, hi: r.hi, n: r.n };
+}
+
+/** Whether the span's first scored scores are one per call (queries.ts, SCORED_JOIN). */
+function oneScorePerCall(db: Database.Database, span: CallSpan): boolean {
+  const ids = db.prepare(SCORES_SAMPLE_SQL).pluck().all({ lo: span.lo, hi: span.hi }) as number[];
+  return ids.every((id, i) => i === 0 || id !== ids[i - 1]);
 }
 
 /**
@@ -173,7 +207,12 @@ export function collect(
 
 function aggregate(db: Database.Database, runId: number, perPrompt: boolean, path: string | null): Collected {
   const s = path === null ? UNSLICED : SLICED;
-  const params = path === null ? { run: runId } : { run: runId, path };
+  const span = callSpan(db, runId);
+  const params = {
+    run: runId,
+    ...(path === null ? {} : { path }),
+    ...(span && { lo: span.lo, hi: span.hi }),
+  };
   const bySlice = new Map<string, Map<string, Acc>>();
   const total = new Map<string, Acc>();
   const sliceValues = new Map<string, string | null>();
@@ -193,7 +232,7 @@ function aggregate(db: Database.Database, runId: number, perPrompt: boolean, pat
     return [a, t];
   };
 
-  const aggregates = db.prepare(callsSql(s)).all(params) as CallAggregate[];
+  const aggregates = callAggregates(db, s, span, perPrompt, params);
   const served = new Map<string, Map<string, number>>();
   for (const g of aggregates) {
     if (g.role !== 'candidate') continue;
@@ -201,7 +240,8 @@ function aggregate(db: Database.Database, runId: number, perPrompt: boolean, pat
       const models = getOr(served, g.candidate, () => new Map<string, number>());
       models.set(g.served, (models.get(g.served) ?? 0) + g.ok);
     }
-    for (const a of acc(g.candidate, g.slice)) {
+    const into = acc(g.candidate, g.slice);
+    for (const a of into) {
       if (g.kind !== null) a.errorsByKind.set(g.kind, (a.errorsByKind.get(g.kind) ?? 0) + g.errors);
       a.calls += g.calls;
       a.ok += g.ok;
@@ -218,8 +258,18 @@ function aggregate(db: Database.Database, runId: number, perPrompt: boolean, pat
       a.streamTokens = addNullable(a.streamTokens, g.stream_tokens);
       a.streamMs = addNullable(a.streamMs, g.stream_ms);
     }
+    // Values go to the first accumulator only (the slice's, sliced); the whole run's are the slices'
+    // joined afterwards, so no value is copied twice.
+    if (g.kind === null) {
+      const a = into[0]!;
+      a.latencies = joined(a.latencies, JSON.parse(g.latencies) as number[]);
+      a.ttfts = joined(a.ttfts, JSON.parse(g.ttfts) as number[]);
+    }
   }
-  for (const g of db.prepare(scoresSql(perPrompt, s)).all(params) as ScoreAggregate[]) {
+  const scores =
+    scoreAggregates(aggregates) ??
+    (db.prepare(scoresSql(perPrompt, s, span)).all(params) as ScoreAggregate[]);
+  for (const g of scores) {
     for (const a of acc(g.candidate, g.slice)) {
       a.units += g.units;
       a.scored += g.scored;
@@ -230,34 +280,15 @@ function aggregate(db: Database.Database, runId: number, perPrompt: boolean, pat
       a.ssScore += g.ss_score;
     }
   }
-  if (!sliced) {
-    // One column, no slice: pluck straight into an array.
-    const latencyStmt = db.prepare(valuesSql('latency_ms')).pluck();
-    const ttftStmt = db.prepare(valuesSql('ttft_ms')).pluck();
+  if (sliced) {
     for (const [candidate, t] of total) {
-      t.latencies = latencyStmt.all({ run: runId, candidate }) as number[];
-      t.ttfts = ttftStmt.all({ run: runId, candidate }) as number[];
-    }
-  } else {
-    // Values go to their slice only; the whole run's are the slices' joined afterwards. The slice's
-    // accumulator is looked up once per distinct value, not once per call.
-    const valuesStmt = db.prepare(SLICED_VALUES_SQL).raw();
-    for (const [candidate, t] of total) {
-      const rows = valuesStmt.iterate({ ...params, candidate }) as Iterable<
-        [unknown, number | null, number | null]
-      >;
-      const accOf = new Map<unknown, Acc>();
-      for (const [slice, latency, ttft] of rows) {
-        let a = accOf.get(slice);
-        if (a === undefined) {
-          a = acc(candidate, slice)[0]!;
-          accOf.set(slice, a);
-        }
-        if (latency !== null) a.latencies.push(latency);
-        if (ttft !== null) a.ttfts.push(ttft);
-      }
-      t.latencies = [...accOf.values()].flatMap((a) => a.latencies);
-      t.ttfts = [...accOf.values()].flatMap((a) => a.ttfts);
+      const slices = [...(bySlice.get(candidate)?.values() ?? [])];
+      // Each slice sorted, the whole run merged from them: sorting it again cost a fifth of the report.
+      for (const a of slices) a.sorted = { latencies: sorted(a.latencies), ttfts: sorted(a.ttfts) };
+      t.sorted = {
+        latencies: mergeSorted(slices.map((a) => a.sorted!.latencies)),
+        ttfts: mergeSorted(slices.map((a) => a.sorted!.ttfts)),
+      };
     }
   }
   const records = new Map<string, number>();
@@ -269,7 +300,66 @@ function aggregate(db: Database.Database, runId: number, perPrompt: boolean, pat
       records.set(key, (records.get(key) ?? 0) + r.n);
     }
   }
-  return { bySlice, total, sliceValues, records, served, aggregates };
+  return { bySlice, total, sliceValues, records, served, aggregates, span };
+}
+
+/**
+ * The calls query, with the score sums when they can come along (queries.ts, SCORED_JOIN): without
+ * repeats, the calls in one span, one scored score per call. A call joined twice shows in the count,
+ * and the calls are then read again without the scores.
+ */
+function callAggregates(
+  db: Database.Database,
+  s: Slicing,
+  span: CallSpan | null,
+  perPrompt: boolean,
+  params: Record<string, unknown>,
+): CallAggregate[] {
+  const read = (withScores: boolean) =>
+    (db.prepare(callsSql(s, span, withScores)).all(params) as (CallAggregate & { costed: number })[]).map(
+      ({ costed, ...g }) => {
+        const ok = g.kind === null ? g.calls : 0;
+        return { ...g, ok, errors: g.calls - ok, ok_uncosted: ok - (g.kind === null ? costed : 0) };
+      },
+    );
+  if (span !== null && !perPrompt && oneScorePerCall(db, span)) {
+    const rows = read(true);
+    if (rows.reduce((n, g) => n + g.calls, 0) === span.n) return rows;
+  }
+  return read(false);
+}
+
+/**
+ * scoresSql's rows from the calls query's score sums, in its order (candidate, then slice), when each
+ * candidate × slice has its scored calls in one group; else null (run scoresSql).
+ */
+function scoreAggregates(aggregates: CallAggregate[]): ScoreAggregate[] | null {
+  const out: ScoreAggregate[] = [];
+  const seen = new Set<string>();
+  for (const g of aggregates) {
+    if (g.units === undefined) return null;
+    if (g.role !== 'candidate' || g.units === 0) continue;
+    const key = `${g.candidate}\u0000${keyOf(sliceText(g.slice))}`;
+    if (seen.has(key)) return null;
+    seen.add(key);
+    const passes = g.passes ?? 0;
+    out.push({
+      candidate: g.candidate,
+      slice: g.slice,
+      units: g.units,
+      scored: g.units,
+      passes,
+      sum_rate: passes,
+      ss_rate: passes,
+      sum_score: g.sum_score ?? 0,
+      ss_score: g.ss_score ?? 0,
+    });
+  }
+  return out;
+}
+
+function joined(a: number[], b: number[]): number[] {
+  return a.length === 0 ? b : b.length === 0 ? a : a.concat(b);
 }
 
 /** What the API said it served a candidate, most calls first. */
@@ -283,6 +373,30 @@ function sorted(values: number[]): Float64Array {
   return Float64Array.from(values).sort();
 }
 
+/** Sorted arrays merged into one, two at a time. */
+export function mergeSorted(parts: Float64Array[]): Float64Array {
+  if (parts.length === 0) return new Float64Array(0);
+  let level = parts;
+  while (level.length > 1) {
+    const next: Float64Array[] = [];
+    for (let i = 0; i < level.length; i += 2)
+      next.push(i + 1 < level.length ? merge2(level[i]!, level[i + 1]!) : level[i]!);
+    level = next;
+  }
+  return level[0]!;
+}
+
+function merge2(a: Float64Array, b: Float64Array): Float64Array {
+  const out = new Float64Array(a.length + b.length);
+  let i = 0;
+  let j = 0;
+  let k = 0;
+  while (i < a.length && j < b.length) out[k++] = a[i]! <= b[j]! ? a[i++]! : b[j++]!;
+  while (i < a.length) out[k++] = a[i++]!;
+  while (j < b.length) out[k++] = b[j++]!;
+  return out;
+}
+
 function quantile(sortedValues: Float64Array, p: number): Quantile {
   const ci = percentileCI(sortedValues, p);
   return { value: orNull(ci.estimate), lo: ci.lo, hi: ci.hi, bounded: ci.bounded };
@@ -290,8 +404,8 @@ function quantile(sortedValues: Float64Array, p: number): Quantile {
 
 /** Figures from the summed aggregates; sorts the plucked values (and returns them sorted). */
 export function figures(a: Acc, method: PassRate['method']): { figures: Figures; latencies: Float64Array } {
-  const latencies = sorted(a.latencies);
-  const ttfts = sorted(a.ttfts);
+  const latencies = a.sorted?.latencies ?? sorted(a.latencies);
+  const ttfts = a.sorted?.ttfts ?? sorted(a.ttfts);
   const cost = a.cost;
   const calls = a.calls;
   const errorsByKind = Object.fromEntries(

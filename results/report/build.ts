@@ -21,7 +21,14 @@ import {
 import { BOOTSTRAP_SEED, compareWithBaseline, MAX_RESAMPLES } from './baseline.js';
 import { humanGrades } from './grades.js';
 import { classificationSections } from './labels.js';
-import { notes, simulatedNotice, type UnscoredDetail, unscoredScorerNotes } from './notes.js';
+import {
+  notes,
+  sequentialNotes,
+  simulatedNotice,
+  type UnscoredDetail,
+  unscoredScorerNotes,
+} from './notes.js';
+import { projectRun } from './projection.js';
 import { scorersSql, TAG_NAMES_SQL, UNSCORED_DETAILS_SQL } from './queries.js';
 import type {
   CandidateReport,
@@ -120,7 +127,10 @@ export function buildReport(store: Store, runId: number, opts: ReportOptions = {
   const simulatedCandidates = [
     ...new Set(collected.aggregates.filter((a) => a.simulated === 1).map((a) => a.candidate)),
   ].sort();
-  const scorerRows = db.prepare(scorersSql(perPrompt)).all({ run: runId }) as ScorerAggregate[];
+  const scorerRows = db.prepare(scorersSql(perPrompt, collected.span)).all({
+    run: runId,
+    ...(collected.span && { lo: collected.span.lo, hi: collected.span.hi }),
+  }) as ScorerAggregate[];
   const scorersOf = groupBy(scorerRows);
 
   // Reviewers' grades from `holdout view`: a column of the report only when the run has some.
@@ -192,8 +202,20 @@ export function buildReport(store: Store, runId: number, opts: ReportOptions = {
     comparisons,
     ...(classification.labels.length > 0 ? { labels: classification.labels } : {}),
     ...(classification.agreement.length > 0 ? { agreement: classification.agreement } : {}),
+    ...(opts.projection
+      ? {
+          projection: projectRun(
+            store,
+            runId,
+            configured.map((c) => c.candidate),
+            baseline,
+            opts.projection,
+          ),
+        }
+      : {}),
     notes: [
       ...notes(run, candidates, slices, costByRole, comparisons, stray),
+      ...sequentialNotes(db, run),
       ...unscoredNotes(db, runId, scorerRows),
       ...classification.notes,
     ],

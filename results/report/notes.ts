@@ -1,6 +1,8 @@
 /**
  * The report's caveats: the SIMULATED notice and the quieter notes on what was left out and why.
  */
+import type Database from 'better-sqlite3';
+import { decisionText, sequentialOf } from '../store/sequential.js';
 import type { RunRow } from '../store/store.js';
 import { MAX_RESAMPLES } from './baseline.js';
 import type { CandidateReport, Comparison, RoleCost, SliceReport } from './types.js';
@@ -10,6 +12,26 @@ export function simulatedNotice(candidates: readonly string[]): string {
     "SIMULATED: these models were served by holdout's local simulator, not real models " +
     `(candidates: ${candidates.join(', ')})`
   );
+}
+
+/**
+ * A run that stops early (`run --until-decided`) covers only the records issued before its decision,
+ * in a seeded order, and its verdict is the sequential one: the report says so, and where to read it.
+ */
+export function sequentialNotes(db: Database.Database, run: RunRow): string[] {
+  const seq = sequentialOf(db, run.id);
+  if (!seq) return [];
+  const pair = `${seq.candidate} against ${seq.baseline}`;
+  const how = `holdout compare --run ${run.id} --baseline ${seq.baseline} --candidate ${seq.candidate}`;
+  if (seq.verdict === null || seq.records_used === null) {
+    return [
+      `Stopping early on ${pair} (run --until-decided): not decided yet; records are issued in a seeded random order, so figures cover a random part of the sample.`,
+    ];
+  }
+  return [
+    `Stopped early on ${pair}: ${decisionText(seq.verdict, seq.records_used, run.record_count)}; ` +
+      `figures cover the records issued before the stop. The verdict is the sequential one: ${how}.`,
+  ];
 }
 
 export function notes(

@@ -5,6 +5,7 @@
  * record reads), so the command line and the viewer read the same rows the same way. A fixed number
  * of queries per call of these functions, never one per row.
  */
+import { decisionsOf, decisionText } from '../store/sequential.js';
 import type Database from 'better-sqlite3';
 import { HarnessError } from '../../harness/errors.js';
 import type { Store } from '../store/store.js';
@@ -32,6 +33,8 @@ export interface RunListRow {
   cost: number | null;
   /** Candidate calls stored (ok and errors). */
   calls: number;
+  /** A run that stopped early (`--until-decided`), once decided: "decided early: PASS after 412 of 2,000 records". */
+  decided?: string;
 }
 
 export interface RunListOptions {
@@ -62,7 +65,20 @@ export function listRuns(db: Database.Database, o: RunListOptions = {}): RunList
     RunListRow,
     'candidates'
   > & { candidates: string })[];
-  return rows.map((r) => ({ ...r, candidates: JSON.parse(r.candidates) as string[] }));
+  const decisions = decisionsOf(
+    db,
+    rows.map((r) => r.id),
+  );
+  return rows.map((r) => {
+    const d = decisions.get(r.id);
+    return {
+      ...r,
+      candidates: JSON.parse(r.candidates) as string[],
+      ...(d?.verdict
+        ? { decided: decisionText(d.verdict, d.records_used ?? r.record_count, r.record_count) }
+        : {}),
+    };
+  });
 }
 
 /** The suites of the database, the one with the newest run first. */

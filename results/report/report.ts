@@ -12,6 +12,7 @@
  *   grades.ts     reviewers' grades (`holdout view`): the human-graded column, human labels for agreement
  *   records.ts    the evidence: runs newest first, one record with its calls (`holdout runs`, `show`, view)
  *   prompt.ts     a stored record read for people: turns, last user turn, reference as one line
+ *   projection.ts --project: the frame (strata, volume) and the figures at the production mix
  *
  * May import: results/store, results/stats, results/pairing, scorers (label extraction),
  * datasets/record.ts (a record's turns), harness/errors.
@@ -21,4 +22,6 @@ export { bootstrapResamples, BOOTSTRAP_SEED, MAX_RESAMPLES } from './baseline.js
 export { buildReport } from './build.js';
 export { simulatedNotice } from './notes.js';
 export { buildTrend, type TrendPoint, type TrendReport } from './trend.js';
+export type * from './projection.js';
+export { projectPair } from './projection.js';
 export type * from './types.js';

@@ -4,6 +4,7 @@
  */
 import type { HumanGrades } from './grades.js';
 import type { AgreementReport, LabelReport } from './labels.js';
+import type { Projection, ProjectionSources } from './projection.js';
 
 export type { HumanGrades } from './grades.js';
 
@@ -277,6 +278,11 @@ export interface RunReport {
    * accuracy and Cohen's kappa, per candidate and pooled. Absent without a judge or a graded record.
    */
   agreement?: AgreementReport[];
+  /**
+   * `--project`: every candidate (and each against the baseline) at the production mix and volume
+   * (results/report/projection.ts). Absent without `--project`.
+   */
+  projection?: Projection;
   /** Quieter caveats: what was left out and why. */
   notes: string[];
 }
@@ -286,4 +292,6 @@ export interface ReportOptions {
   by?: string;
   /** Compare every other candidate with this one, paired per prompt. */
   baseline?: string;
+  /** Project to production volume with this frame (what `--project` read from files). */
+  projection?: ProjectionSources;
 }

@@ -5,6 +5,7 @@
  * (harness/route/decide.ts); the figures and their definitions are in metrics.ts and curves.ts.
  */
 import type { BinaryMetric } from '../compare/compare.js';
+import type { Projection } from '../report/projection.js';
 import { simulatedNotice } from '../report/report.js';
 import { completeRecords, type MissingCounts, type RouteRun } from './data.js';
 import {
@@ -197,6 +198,8 @@ export interface RouteResult {
   policies: PolicyResult[];
   slices: SliceFigures[];
   recommendations: ({ slice: string | null } & Recommendation)[];
+  /** `--project`: singles and policies at the production mix and volume (results/route/projection.ts). */
+  projection?: Projection;
   notes: string[];
 }
 

@@ -144,3 +144,10 @@ export interface ScoreRow {
   passed: boolean | null;
   detail?: string;
 }
+
+/** A finished call waiting to be stored with its scores; `replace` supersedes an earlier error row. */
+export interface FinishedCall {
+  row: CallRow;
+  scores: ScoreRow[];
+  replace: boolean;
+}

@@ -209,6 +209,27 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX grades_output ON grades (run_id, record_id, candidate, repeat, id);
   CREATE INDEX calls_errors ON calls (run_id, error_kind, record_id) WHERE status = 'error';
   `,
+  // v7: anytime-valid early stopping (SEQUENTIAL.md §1; results/store/sequential.ts). One row per run
+  // made with --until-decided or a `stop:` block, written with the run before any call: the two
+  // candidates, the settings, and the seeded order its records are issued and fed in (committed
+  // before the run, so completion order cannot leak into the verdict). The decision columns are
+  // filled when the run stops sending: what, when, after how many records in that order.
+  `
+  CREATE TABLE sequential (
+    run_id         INTEGER PRIMARY KEY REFERENCES runs (id),
+    baseline       TEXT NOT NULL,
+    candidate      TEXT NOT NULL,
+    alpha          REAL NOT NULL,
+    margin         REAL NOT NULL,
+    bet_cap        REAL NOT NULL,     -- c: every betting factor is at least 1 - c
+    seed           INTEGER NOT NULL,  -- of the order (mulberry32 Fisher-Yates over seq)
+    order_json     TEXT NOT NULL,     -- JSON array of records.seq in the order issued and fed
+    verdict        TEXT CHECK (verdict IN ('PASS', 'FAIL', 'INCONCLUSIVE')), -- NULL: not decided yet
+    decided_at     TEXT,
+    records_used   INTEGER,           -- records of the order consumed at the decision
+    prompts_fed    INTEGER            -- of those, prompts fed to the e-processes (unscored ones are left out)
+  );
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -7,6 +7,7 @@ import type {
   BatchUpdate,
   CallRow,
   CandidateRow,
+  FinishedCall,
   NewBatch,
   NewRecord,
   NewRun,
@@ -29,6 +30,7 @@ export class Store {
   readonly path: string;
   private readonly stmts;
   private readonly recordTx: (call: CallRow, scores: ScoreRow[], replace: boolean) => number;
+  private readonly recordManyTx: (calls: readonly FinishedCall[]) => void;
 
   /** Opened read-only: the file is not writable by this process and the command only reads. */
   readonly readOnly: boolean;
@@ -74,7 +76,13 @@ export class Store {
       throw notADatabase(err, path);
     }
     this.stmts = this.prepare();
-    this.recordTx = this.makeRecordTx();
+    // Built once: wrapping a new transaction function per call cost measurable time on the hot path.
+    this.recordTx = this.db.transaction((call: CallRow, scores: ScoreRow[], replace: boolean) =>
+      this.writeCall(call, scores, replace),
+    );
+    this.recordManyTx = this.db.transaction((calls: readonly FinishedCall[]) => {
+      for (const f of calls) this.writeCall(f.row, f.scores, f.replace);
+    });
   }
 
   /** A read-only file cannot be migrated: it must already have this holdout's schema. */
@@ -333,32 +341,44 @@ export class Store {
     }
   }
 
-  // Built once: wrapping a new transaction function per call cost measurable time on the hot path.
-  private makeRecordTx() {
-    return this.db.transaction((call: CallRow, scores: ScoreRow[], replace: boolean): number => {
-      if (replace) {
-        const old = this.stmts.deleteCall.get(
-          call.runId,
-          call.recordId,
-          call.candidate,
-          call.repeat,
-          call.role,
-          call.aux ?? '',
-        ) as { id: number } | undefined;
-        if (old) this.stmts.deleteScores.run(old.id);
-      }
-      const callId = Number(this.stmts.insertCall.run(callParams(call)).lastInsertRowid);
-      for (const s of scores) {
-        this.stmts.insertScore.run({
-          callId,
-          scorer: s.scorer,
-          value: s.value,
-          passed: s.passed === null ? null : s.passed ? 1 : 0,
-          detail: s.detail ?? null,
-        });
-      }
-      return callId;
-    });
+  /**
+   * Writes finished calls with their scores in one transaction, committed before returning: all of
+   * them or none. The runner's group commit (group-commit.ts): one commit for the calls that finish
+   * in the same event-loop turn instead of one each.
+   */
+  recordCalls(calls: readonly FinishedCall[]): void {
+    if (calls.length === 0) return;
+    try {
+      this.recordManyTx(calls);
+    } catch (err) {
+      throw storeWriteError(err, this.path);
+    }
+  }
+
+  /** One call and its scores; the caller holds the transaction. */
+  private writeCall(call: CallRow, scores: ScoreRow[], replace: boolean): number {
+    if (replace) {
+      const old = this.stmts.deleteCall.get(
+        call.runId,
+        call.recordId,
+        call.candidate,
+        call.repeat,
+        call.role,
+        call.aux ?? '',
+      ) as { id: number } | undefined;
+      if (old) this.stmts.deleteScores.run(old.id);
+    }
+    const callId = Number(this.stmts.insertCall.run(callParams(call)).lastInsertRowid);
+    for (const s of scores) {
+      this.stmts.insertScore.run({
+        callId,
+        scorer: s.scorer,
+        value: s.value,
+        passed: s.passed === null ? null : s.passed ? 1 : 0,
+        detail: s.detail ?? null,
+      });
+    }
+    return callId;
   }
 
   /** A stored call's status and output, whatever its role: what judge and router calls resume from. */

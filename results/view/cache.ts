@@ -12,7 +12,8 @@
  *   300,000 calls) and the page is kept only if it is unchanged. A call retried, a score written or
  *   rescored, a grade added moves it.
  *
- * The first request of a page still pays for building it.
+ * The first request of a page still pays for building it. The records index (queries.ts,
+ * RecordIndex) is kept by the same two checks.
  */
 import type Database from 'better-sqlite3';
 
@@ -46,7 +47,7 @@ export class PageCache {
   }
 
   /** What moves whenever anything is committed to the database, by this connection or another. */
-  private stamp(): string {
+  stamp(): string {
     const version = this.db.pragma('data_version', { simple: true }) as number;
     return `${version}:${this.stampStmt.get() as number}`;
   }

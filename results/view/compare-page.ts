@@ -4,7 +4,7 @@
  * to its record with the flips filter carried, so previous / next walks the flips; each with short
  * excerpts of its prompt's last user turn and its reference (the listed records' bodies: one query).
  */
-import { buildComparison, type Comparison, excerpt, type Flip } from '../compare/compare.js';
+import { buildComparison, type Comparison, excerpt, type Flip, sequentialLines } from '../compare/compare.js';
 import { compareDetailLines, compareMetricTable } from '../render/compare-text.js';
 import { escapeHtml as esc, formatPercent } from '../render/format.js';
 import { el, list, table } from '../render/markup.js';
@@ -45,6 +45,19 @@ export function comparePage(store: Store, run: RunRow, candidates: string[], a?:
     ...r.warnings.filter(isTop).map(warning),
     el('p', { class: `verdict ${r.verdict}`, 'data-verdict': r.verdict }, esc(r.summary)),
     ...r.warnings.filter((w) => !isTop(w)).map(warning),
+    ...(r.sequential
+      ? [
+          section(
+            'sequential',
+            'Sequential verdict (anytime-valid)',
+            list(
+              sequentialLines(r.sequential)
+                .slice(1)
+                .map((l) => l.trim()),
+            ),
+          ),
+        ]
+      : []),
     section('metrics', 'Metrics', table(compareMetricTable(r)) + list(compareDetailLines(r))),
     flipsSection(run.id, r, 'regressions', bodies),
     flipsSection(run.id, r, 'fixes', bodies),

@@ -177,6 +177,26 @@ export function queryString(params: readonly [string, string][]): string {
   return s === '' ? '' : `?${s}`;
 }
 
+/**
+ * A run's records index (queries.ts, RecordIndex): a TEMP table with the records' seq, run_id,
+ * record_id and tags_json, and per candidate (by position in `candidates`) its outcome o, mean score s,
+ * cost c and mean ok latency l on the record. Read as `r` in place of the records table.
+ */
+export interface IndexedRun {
+  table: string;
+  candidates: string[];
+  /** Some candidate call has a repeat > 0 (flips then pair the calls by repeat, in SQL). */
+  repeats: boolean;
+  /** The text index, once a search built it (queries.ts, TextIndex). */
+  text?: { table: string; maxSeq: number; maxCallId: number };
+}
+
+function column(ix: IndexedRun, letter: 'o' | 's' | 'c' | 'l', candidate: string): string {
+  const i = ix.candidates.indexOf(candidate);
+  if (i < 0) throw new Error(`candidate ${candidate} is not in the records index`);
+  return `r.${letter}${i}`;
+}
+
 /** SQL text with its positional parameters. */
 export interface Sql {
   text: string;
@@ -198,8 +218,11 @@ function contains(s: string): string {
   return `%${s.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
 }
 
-/** `records r` of the run narrowed by the filter: the WHERE clause and its parameters. */
-export function whereSql(runId: number, f: RecordFilter): Sql {
+/**
+ * `records r` of the run (or its index `ix`, read as `r`) narrowed by the filter: the WHERE clause and
+ * its parameters.
+ */
+export function whereSql(runId: number, f: RecordFilter, ix?: IndexedRun): Sql {
   const parts = ['r.run_id = ?'];
   const args: unknown[] = [runId];
   for (const t of f.tags) {
@@ -207,12 +230,18 @@ export function whereSql(runId: number, f: RecordFilter): Sql {
     args.push(`$."${t.key}"`, t.value);
   }
   for (const c of f.pass) {
-    parts.push(`${OUTCOME} = 1`);
-    args.push(c);
+    if (ix) parts.push(`${column(ix, 'o', c)} = 1`);
+    else {
+      parts.push(`${OUTCOME} = 1`);
+      args.push(c);
+    }
   }
   for (const c of f.fail) {
-    parts.push(`${OUTCOME} = 0`);
-    args.push(c);
+    if (ix) parts.push(`${column(ix, 'o', c)} = 0`);
+    else {
+      parts.push(`${OUTCOME} = 0`);
+      args.push(c);
+    }
   }
   if (f.error !== undefined) {
     // Driven by the run's error rows (partial index calls_errors), not by a probe per record.
@@ -232,7 +261,10 @@ export function whereSql(runId: number, f: RecordFilter): Sql {
     );
     args.push(f.scorer);
   }
-  if (f.flips) {
+  if (f.flips && ix && !ix.repeats) {
+    // One call per candidate and record: both scored (so ok) and their outcomes differ.
+    parts.push(`${column(ix, 'o', f.flips[0])} <> ${column(ix, 'o', f.flips[1])}`);
+  } else if (f.flips) {
     const [a, b] = f.flips;
     parts.push(`r.record_id IN (
       SELECT record_id FROM (
@@ -251,19 +283,40 @@ export function whereSql(runId: number, f: RecordFilter): Sql {
   }
   if (f.q !== undefined) {
     // The body is stored as JSON: search for the text as JSON writes it (quotes, newlines escaped).
-    parts.push(`(r.body_json LIKE ? ESCAPE '\\' OR EXISTS (SELECT 1 FROM calls c WHERE ${CAND}
-      AND c.output LIKE ? ESCAPE '\\'))`);
-    args.push(contains(JSON.stringify(f.q).slice(1, -1)), contains(f.q));
+    const exact = `(b.body_json LIKE ? ESCAPE '\\' OR EXISTS (SELECT 1 FROM calls c WHERE c.run_id = b.run_id
+      AND c.record_id = b.record_id AND c.role = 'candidate' AND c.aux = '' AND c.output LIKE ? ESCAPE '\\'))`;
+    const exactArgs = [contains(JSON.stringify(f.q).slice(1, -1)), contains(f.q)];
+    if (!ix) {
+      parts.push(exact.replaceAll('b.', 'r.'));
+      args.push(...exactArgs);
+    } else if (!ix.text) {
+      // One scan of the records, as without the index, its matches a set the index rows are looked up in.
+      parts.push(`r.seq IN (SELECT b.seq FROM records b WHERE b.run_id = ? AND ${exact})`);
+      args.push(runId, ...exactArgs);
+    } else {
+      // The text index narrows first (a superset: LIKE without escapes, whose wildcards match more),
+      // then the exact test. Records it cannot know (added or with a call written since) always pass it.
+      const t = ix.text;
+      const patterns = [...new Set([JSON.stringify(f.q).slice(1, -1), f.q])].map((p) => `%${p}%`);
+      const found = patterns.map(() => `SELECT rowid FROM ${t.table} WHERE text LIKE ?`).join(' UNION ');
+      parts.push(`r.seq IN (SELECT b.seq FROM records b WHERE b.run_id = ? AND (b.seq IN (${found})
+        OR b.seq > ? OR b.record_id IN (SELECT record_id FROM calls WHERE id > ? AND run_id = ?)) AND ${exact})`);
+      args.push(runId, ...patterns, t.maxSeq, t.maxCallId, runId, ...exactArgs);
+    }
   }
   return { text: parts.join('\n  AND '), args };
 }
 
 /** The ORDER BY of the records page: the chosen column (missing values last), then dataset order. */
-export function orderSql(f: RecordFilter): Sql {
+export function orderSql(f: RecordFilter, ix?: IndexedRun): Sql {
   const dir = f.desc ? 'DESC' : 'ASC';
   if (f.sort === 'seq') return { text: `r.seq ${dir}`, args: [] };
   if (f.sort === 'id') return { text: `r.record_id ${dir}, r.seq`, args: [] };
   const { metric, candidate } = f.sort;
+  if (ix) {
+    const letter = metric === 'score' ? 's' : metric === 'cost' ? 'c' : 'l';
+    return { text: `${column(ix, letter, candidate)} ${dir} NULLS LAST, r.seq`, args: [] };
+  }
   const where = `${CAND} AND c.candidate = ?`;
   const value =
     metric === 'score'

@@ -14,6 +14,7 @@ import { el } from '../render/markup.js';
 import { runNotFound } from '../store/missing.js';
 import type { RunRow, Store } from '../store/store.js';
 import { PageCache } from './cache.js';
+import { RecordIndex, useRecordIndex } from './queries.js';
 import { comparePage } from './compare-page.js';
 import { filterParams, parseFilter, type RecordFilter } from './filter.js';
 import { insertGrade, parseGrade } from './grades.js';
@@ -76,6 +77,8 @@ export async function startViewServer(store: Store, opts: ViewOptions = {}): Pro
   const token = randomBytes(32).toString('base64url');
   let port = 0;
   const pages = new PageCache(store.db, opts.cachedPages ?? 8);
+  // The records pages read each run through its records index, kept current by the same checks.
+  useRecordIndex(store.db, new RecordIndex(store.db, pages));
   const server = createServer((req, res) => {
     const started = performance.now();
     const send = (status: number, html: string, extra: Record<string, string> = {}) => {

@@ -1,11 +1,12 @@
 import { createRequire } from 'node:module';
-import { Ajv, type AnySchemaObject, type Options, type ValidateFunction } from 'ajv';
-import { Ajv2019 } from 'ajv/dist/2019.js';
-import { Ajv2020 } from 'ajv/dist/2020.js';
-// CommonJS packages whose types declare a default export: imported from ESM, that is `.default`.
-import ajvDraft04 from 'ajv-draft-04';
-import ajvFormats from 'ajv-formats';
-import traverse from 'json-schema-traverse';
+import type * as ajvModule from 'ajv';
+import type { AnySchemaObject, Options, ValidateFunction } from 'ajv';
+import type * as ajv2019Module from 'ajv/dist/2019.js';
+import type * as ajv2020Module from 'ajv/dist/2020.js';
+// CommonJS packages whose types declare a default export: required, that is `.default`.
+import type ajvDraft04Module from 'ajv-draft-04';
+import type ajvFormatsModule from 'ajv-formats';
+import type traverseModule from 'json-schema-traverse';
 
 // JSON Schema validation for the `json` scorer, by the rules of the draft a schema declares in
 // `$schema`, so that a verdict agrees with what other validators say about the same schema.
@@ -68,7 +69,35 @@ const LATER_KEYWORDS: Partial<Record<Draft, string[]>> = {
 
 const require = createRequire(import.meta.url);
 
+/**
+ * ajv and its plugins, required on the first schema compiled rather than imported at start-up (they
+ * are CommonJS, so synchronously): commands that never validate a schema, `holdout report` among
+ * them, do not pay for loading them.
+ */
+interface AjvPackages {
+  Ajv: typeof ajvModule.Ajv;
+  Ajv2019: typeof ajv2019Module.Ajv2019;
+  Ajv2020: typeof ajv2020Module.Ajv2020;
+  ajvDraft04: typeof ajvDraft04Module;
+  ajvFormats: typeof ajvFormatsModule;
+  traverse: typeof traverseModule;
+}
+let loadedPackages: AjvPackages | undefined;
+
+function ajvPackages(): AjvPackages {
+  loadedPackages ??= {
+    Ajv: (require('ajv') as typeof ajvModule).Ajv,
+    Ajv2019: (require('ajv/dist/2019.js') as typeof ajv2019Module).Ajv2019,
+    Ajv2020: (require('ajv/dist/2020.js') as typeof ajv2020Module).Ajv2020,
+    ajvDraft04: require('ajv-draft-04') as typeof ajvDraft04Module,
+    ajvFormats: require('ajv-formats') as typeof ajvFormatsModule,
+    traverse: require('json-schema-traverse') as typeof traverseModule,
+  };
+  return loadedPackages;
+}
+
 function newAjv(draft: Draft) {
+  const { Ajv, Ajv2019, Ajv2020, ajvDraft04 } = ajvPackages();
   switch (draft) {
     case 'draft-04':
       return new ajvDraft04.default(AJV_OPTIONS);
@@ -96,7 +125,7 @@ function ajvFor(draft: Draft): SchemaCompiler {
   for (const keyword of LATER_KEYWORDS[draft] ?? []) created.removeKeyword(keyword);
   // `format` is checked (email, date, date-time, uri, ipv4, uuid, …). `keywords: false`: ajv-formats'
   // formatMinimum and friends are ajv's own keywords, not JSON Schema's.
-  ajvFormats.default(created, { mode: 'full', keywords: false });
+  ajvPackages().ajvFormats.default(created, { mode: 'full', keywords: false });
   ajv = created;
   instances.set(draft, ajv);
   return ajv;
@@ -116,7 +145,7 @@ const KEPT_BESIDE_REF = new Set(['$ref', '$schema', '$id', 'id', 'definitions', 
  */
 function withoutRefSiblings(schema: Record<string, unknown>): Record<string, unknown> {
   const copy = structuredClone(schema);
-  traverse(copy, (sub: traverse.SchemaObject) => {
+  ajvPackages().traverse(copy, (sub: traverseModule.SchemaObject) => {
     if (typeof sub.$ref !== 'string') return;
     for (const key of Object.keys(sub)) if (!KEPT_BESIDE_REF.has(key)) delete sub[key];
   });

@@ -16,7 +16,9 @@ let sim: SimServer;
 beforeAll(async () => {
   sim = await startSimulator({
     answerKey: loadAnswerKey(answerKeyPath()),
-    profiles: { ...DEFAULT_PROFILES, 'sim-slow': { latencyMs: { median: 60 }, ttftMs: 5, accuracy: 0.9 } },
+    // Slow enough (16 calls, 2 at a time: about 2 s) that a second process, started once the first
+    // has stored a call, still finds it working on a loaded machine.
+    profiles: { ...DEFAULT_PROFILES, 'sim-slow': { latencyMs: { median: 250 }, ttftMs: 5, accuracy: 0.9 } },
   });
 });
 afterAll(() => sim.close());

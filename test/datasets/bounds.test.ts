@@ -7,8 +7,8 @@ import { jsonBoundsError, MAX_JSON_DEPTH, MAX_JSON_VALUES, MAX_LINE_BYTES } from
 import { checkDataset, readRecords } from '../../datasets/jsonl.js';
 import { printable, printableError, printableLines } from '../../datasets/printable.js';
 import { drawSample } from '../../datasets/sample.js';
-import { formatComposition } from '../../harness/cli/sample-command.js';
-import { readSystemPrompt } from '../../harness/cli/import-command.js';
+import { formatComposition } from '../../harness/cli/data/sample-command.js';
+import { readSystemPrompt } from '../../harness/cli/data/import-command.js';
 import { HarnessError } from '../../harness/errors.js';
 import { packageRoot } from '../../harness/paths.js';
 import { runCli, tempDir } from '../support/cli.js';

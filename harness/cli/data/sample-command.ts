@@ -3,7 +3,7 @@
  * handler: draw, write atomically, print the composition to stderr.
  */
 import type { Argv } from 'yargs';
-import { printable, printableError } from '../../datasets/printable.js';
+import { printable, printableError } from '../../../datasets/printable.js';
 import {
   ALLOCATIONS,
   type Allocation,
@@ -11,11 +11,11 @@ import {
   drawSample,
   type SampleManifest,
   writeSample,
-} from '../../datasets/sample.js';
-import { cell, fixedWidth } from '../../results/render/format.js';
-import { checkSplitFraction, parseSplitKey, SPLIT_SIDES, type SplitSide } from '../../datasets/split.js';
-import type { Clock } from '../clock.js';
-import { HarnessError } from '../errors.js';
+} from '../../../datasets/sample.js';
+import { cell, fixedWidth } from '../../../results/render/format.js';
+import { checkSplitFraction, parseSplitKey, SPLIT_SIDES, type SplitSide } from '../../../datasets/split.js';
+import type { Clock } from '../../clock.js';
+import { HarnessError } from '../../errors.js';
 
 export interface SampleArgs {
   records: string[];

@@ -4,7 +4,7 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import type { Argv } from 'yargs';
-import { formatBytes, MAX_JSON_DEPTH, MAX_JSON_VALUES, MAX_LINE_BYTES } from '../../datasets/bounds.js';
+import { formatBytes, MAX_JSON_DEPTH, MAX_JSON_VALUES, MAX_LINE_BYTES } from '../../../datasets/bounds.js';
 import {
   COLUMN_MAP_HELP,
   FORMAT_HELP,
@@ -13,10 +13,10 @@ import {
   ImportInterrupted,
   importToFile,
   parseColumnMap,
-} from '../../datasets/import/index.js';
-import { printableError } from '../../datasets/printable.js';
-import type { Clock } from '../clock.js';
-import { HarnessError } from '../errors.js';
+} from '../../../datasets/import/index.js';
+import { printableError } from '../../../datasets/printable.js';
+import type { Clock } from '../../clock.js';
+import { HarnessError } from '../../errors.js';
 
 export interface ImportArgs {
   format: ImportFormat;
