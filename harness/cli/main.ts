@@ -224,6 +224,13 @@ export async function main(argv: string[], io: Io): Promise<number> {
     io.stdout.write(`${packageVersion()}\n`);
     return 0;
   }
+  // The other one: `holdout --help` is rendered here (topHelp), so that it loads no parser either;
+  // on a terminal narrower than yargs' 80 columns yargs lays it out (it narrows columns its own way).
+  const columns = (io.stdout as { columns?: number }).columns;
+  if (argv.length === 1 && argv[0] === '--help' && (columns === undefined || columns >= HELP_WIDTH)) {
+    io.stdout.write(`${topHelp(HELP_WIDTH)}\n`);
+    return 0;
+  }
   let exitCode = 0;
   const clock = io.clock ?? systemClock;
   let signal = io.signal;
@@ -401,6 +408,68 @@ async function reportError(
   return 1;
 }
 
+/** yargs' default width: help text wraps at 80 columns (or a narrower terminal's width). */
+const HELP_WIDTH = 80;
+const USAGE = '$0 <command> [options]\n\nHoldout evaluation of LLMs on your own traffic.';
+const COMPLETION_DESCRIBE = 'print a completion script for bash or zsh: holdout completion >> ~/.bashrc';
+const BUILTIN_OPTIONS: readonly [string, string, string][] = [
+  ['-q, --quiet', QUIET_OPTION.describe, '[boolean]'],
+  ['    --help', 'Show help', '[boolean]'],
+  ['    --version', 'Show version number', '[boolean]'],
+];
+
+/**
+ * `holdout --help` as yargs lays it out at 80 columns (usage, the commands with their descriptions,
+ * the global options), built from COMMANDS without loading yargs: loading it is most of what
+ * `--help` would otherwise cost. test/cli/startup.test.ts compares it with the text yargs prints.
+ */
+export function topHelp(width: number = HELP_WIDTH): string {
+  const wrap = (text: string, w: number): string[] => {
+    const lines: string[] = [];
+    let line = '';
+    for (const word of text.split(' ')) {
+      if (line !== '' && line.length + 1 + word.length > w) {
+        lines.push(line);
+        line = word;
+      } else line = line === '' ? word : `${line} ${word}`;
+    }
+    lines.push(line);
+    return lines;
+  };
+  // Two columns: an indented name padded to the longest plus two, then the wrapped description.
+  const table = (rows: readonly [string, string, string?][]): string[] => {
+    const col = Math.max(...rows.map(([n]) => n.length)) + 4;
+    const out: string[] = [];
+    for (const [name, describe, extra] of rows) {
+      const lines = wrap(describe, width - col);
+      lines.forEach((l, i) => {
+        out.push(`${i === 0 ? `  ${name}`.padEnd(col) : ' '.repeat(col)}${l}`.trimEnd());
+      });
+      if (extra) {
+        // The type goes flush right on the description's last line, or on a line of its own.
+        const last = out[out.length - 1] as string;
+        if (last.length + 2 + extra.length <= width)
+          out[out.length - 1] = last + extra.padStart(width - last.length);
+        else out.push(extra.padStart(width));
+      }
+    }
+    return out;
+  };
+  const commands = table([
+    ['holdout completion', COMPLETION_DESCRIBE],
+    ...COMMANDS.map((c): [string, string] => [`holdout ${c.command}`, c.describe]),
+  ]);
+  return [
+    USAGE.replace('$0', 'holdout'),
+    '',
+    'Commands:',
+    ...commands,
+    '',
+    'Options:',
+    ...table(BUILTIN_OPTIONS),
+  ].join('\n');
+}
+
 export interface CliHooks {
   /** The loaded command's handler was called with these args: run it and keep its exit code. */
   run(command: LoadedCommand, args: Record<string, unknown>): Promise<void>;
@@ -418,11 +487,11 @@ export function buildCli(
   hooks: CliHooks,
 ): Argv {
   y.scriptName('holdout')
-    .usage('$0 <command> [options]\n\nHoldout evaluation of LLMs on your own traffic.')
+    .usage(USAGE)
     .option('quiet', QUIET_OPTION)
     // `holdout completion` prints the script; the shell then asks `holdout --get-yargs-completions …`,
     // which main answers like any argv: the command named in it is loaded, so its flags complete too.
-    .completion('completion', 'print a completion script for bash or zsh: holdout completion >> ~/.bashrc');
+    .completion('completion', COMPLETION_DESCRIBE);
   for (const entry of COMMANDS) {
     const name = commandName(entry);
     if (command?.name === name) {

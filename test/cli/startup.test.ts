@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { COMMANDS, commandName, invokedCommand } from '../../harness/cli/main.js';
+import yargs from 'yargs';
+import { buildCli, COMMANDS, commandName, invokedCommand, topHelp } from '../../harness/cli/main.js';
 import { packageRoot } from '../../harness/paths.js';
 
 const root = packageRoot();
@@ -101,6 +102,15 @@ describe('start-up: the static import graph', () => {
   });
 });
 
+describe('start-up: `holdout --help` without yargs', () => {
+  // topHelp lays the help out itself; it must say exactly what yargs would, at yargs' width.
+  const hooks = { run: async () => {}, missed: () => {} };
+  it('is the text yargs prints at 80 columns (narrower terminals get yargs itself)', async () => {
+    const yargsText = await buildCli(yargs([]).wrap(80), undefined, hooks).getHelp();
+    expect(topHelp(80)).toBe(yargsText);
+  });
+});
+
 describe('start-up: finding the command in argv', () => {
   it('is the first word that names a command, after flags, and nothing after --', () => {
     const name = (argv: string[]) => {
@@ -159,10 +169,16 @@ function loadedPackages(args: string[]): { packages: Set<string>; status: number
 }
 
 describe('start-up: what the built CLI loads', () => {
-  it('`holdout --help` lists every command and loads none of their dependencies', () => {
+  it('`holdout --help` lists every command and loads no package at all (not even the parser)', () => {
     const { packages, status, stdout } = loadedPackages(['--help']);
     expect(status).toBe(0);
     for (const entry of COMMANDS) expect(stdout).toContain(`holdout ${entry.command}`);
+    expect([...packages]).toEqual([]);
+  });
+
+  it("`holdout --help --quiet` goes through yargs, and loads none of the commands' dependencies", () => {
+    const { packages, status } = loadedPackages(['--help', '--quiet']);
+    expect(status).toBe(0);
     expect(packages.has('yargs')).toBe(true);
     expect(NOT_FOR_HELP.filter((p) => packages.has(p))).toEqual([]);
   });
