@@ -13,8 +13,8 @@ import {
   type UnitRecord,
 } from '../report/projection.js';
 import { completeRecords, type RouteRun } from './data.js';
-import { armValues, type Outcomes, singleArm, subsetArm, subsetOutcomes } from './metrics.js';
-import { type PolicyRouting, policyArm, type RouteResult, type RouteSettings } from './route.js';
+import { armValues, singleArm, subsetArm } from './metrics.js';
+import { outcomesOf, type PolicyRouting, policyArm, type RouteResult, type RouteSettings } from './route.js';
 
 export type { Projection, ProjectionSources } from '../report/projection.js';
 
@@ -49,17 +49,7 @@ export function projectRouting(
     x: loggedTokens(r.records[i]!.bodyJson),
   }));
   const frame = assembleFrame(sources, units);
-  const all: Outcomes = {
-    n: r.records.length,
-    k: r.candidates.length,
-    names: r.candidates.map((c) => c.name),
-    pass: r.pass,
-    score: r.score,
-    cost: r.cost,
-    latency: r.latency,
-    perPrompt: r.run.repeats > 1,
-  };
-  const o = subsetOutcomes(all, idx);
+  const o = outcomesOf(r, idx);
   const arms: ArmValues[] = r.candidates.map((c, j) => ({
     name: c.name,
     kind: 'candidate',

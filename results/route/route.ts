@@ -205,7 +205,8 @@ export interface RouteResult {
 
 // --- building it -----------------------------------------------------------------------------------
 
-function outcomesOf(r: RouteRun, idx: readonly number[]): Outcomes {
+/** The run's outcomes on the records `idx` (the evaluated side of a split, the complete records). */
+export function outcomesOf(r: RouteRun, idx: readonly number[]): Outcomes {
   const all: Outcomes = {
     n: r.records.length,
     k: r.candidates.length,
