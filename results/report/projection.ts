@@ -64,6 +64,8 @@ export interface ProjectionSources {
   importSpan: { path: string; first: string; last: string; records: number } | null;
   /** `--volume`: requests per month. */
   volume: number | null;
+  /** How the output names where `volume` came from (default `--volume`; the viewer's link says `volume=`). */
+  volumeLabel?: string;
   /** `--post-stratify TAG`. */
   postStratify: string | null;
 }
@@ -145,7 +147,11 @@ function perMonth(records: number, fromMs: number, toMs: number, what: string) {
 
 function volumeOf(s: ProjectionSources): ProjectionFrame['volume'] {
   if (s.volume !== null) {
-    return { perMonth: s.volume, source: '--volume', assumption: 'as given; the mix is assumed stable' };
+    return {
+      perMonth: s.volume,
+      source: s.volumeLabel ?? '--volume',
+      assumption: 'as given; the mix is assumed stable',
+    };
   }
   const p = s.pool;
   if (p) {

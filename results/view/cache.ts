@@ -1,7 +1,7 @@
 /**
  * The run page and the compare page, kept once built: a run's report is a pass over all its rows
  * (seconds on 100,000 records), and a finished run's rows do not change. A page is kept per run and
- * options (`by`, `a`, `b`), at most `size` of them (least recently used first out), and served again
+ * options (`by`, `a`, `b`, and the projection's `project`, `volume`, `post_stratify`), at most `size` of them (least recently used first out), and served again
  * while it is still the page the database would give:
  *
  * - nothing at all was written to the database since it was last checked (`PRAGMA data_version`

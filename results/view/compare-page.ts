@@ -3,27 +3,45 @@
  * same defaults): its warnings, verdict line, metric table and details, and the flips, each linking
  * to its record with the flips filter carried, so previous / next walks the flips; each with short
  * excerpts of its prompt's last user turn and its reference (the listed records' bodies: one query).
+ * `project=1` adds `holdout compare --project`'s paired projection (B instead of A at the production
+ * mix and volume), with the run page's form.
  */
 import { buildComparison, type Comparison, excerpt, type Flip, sequentialLines } from '../compare/compare.js';
 import { compareDetailLines, compareMetricTable } from '../render/compare-text.js';
 import { escapeHtml as esc, formatPercent } from '../render/format.js';
 import { el, list, table } from '../render/markup.js';
 import { lastUserTurn, type Obj, recordBodies, referenceText } from '../report/prompt.js';
+import { projectPair } from '../report/report.js';
 import type { RunRow, Store } from '../store/store.js';
+import { queryString } from './filter.js';
 import { link, paths, rawTable, section, viewPage } from './page.js';
+import { tagNames } from './queries.js';
+import { projectionBlock, projectionParams, type ProjectionView, VOLUME_LABEL } from './run-page.js';
 
 /** Flips listed per direction; the records page has all of them. */
 export const FLIPS_LISTED = 200;
 /** Characters of the prompt and reference excerpts in a flip row. */
 export const FLIP_CONTEXT_CHARS = 200;
 
-export function comparePage(store: Store, run: RunRow, candidates: string[], a?: string, b?: string): string {
+/** `projection`: as for the run page (run-page.ts): the page's own, 'available', or undefined. */
+export function comparePage(
+  store: Store,
+  run: RunRow,
+  candidates: string[],
+  a?: string,
+  b?: string,
+  projection?: ProjectionView | 'available',
+): string {
+  const pv = typeof projection === 'object' ? projection : undefined;
   const crumbs: [string, string | null][] = [
     ['runs', paths.runs()],
     [`run ${run.id}`, paths.run(run.id)],
     ['compare', null],
   ];
-  const body = [`<h1>${esc(`run ${run.id} · compare`)}</h1>`, pickForm(run.id, candidates, a, b)];
+  const body = [
+    `<h1>${esc(`run ${run.id} · compare`)}</h1>`,
+    pickForm(run.id, candidates, a, b, projectionParams(pv?.choice ?? null)),
+  ];
   if (a === undefined || b === undefined) return viewPage(`run ${run.id} · compare`, crumbs, body);
   const r = buildComparison(
     store,
@@ -32,6 +50,15 @@ export function comparePage(store: Store, run: RunRow, candidates: string[], a?:
     {},
     FLIPS_LISTED,
   );
+  if (pv) {
+    // As `holdout compare --project` on one run labels its sides: the candidates' names.
+    r.projection = projectPair(
+      store,
+      { runId: run.id, candidate: a, label: a },
+      { runId: run.id, candidate: b, label: b },
+      { ...pv.sources, volumeLabel: VOLUME_LABEL },
+    );
+  }
   // As the terminal table reads: SIMULATED and SNAPSHOT DRIFT before the verdict, the other caveats after it.
   const isTop = (w: string) => w.startsWith('SIMULATED') || w.startsWith('SNAPSHOT DRIFT');
   const bodies = recordBodies(
@@ -59,6 +86,31 @@ export function comparePage(store: Store, run: RunRow, candidates: string[], a?:
         ]
       : []),
     section('metrics', 'Metrics', table(compareMetricTable(r)) + list(compareDetailLines(r))),
+    pv && r.projection
+      ? projectionBlock(
+          paths.compare(run.id),
+          [
+            ['a', a],
+            ['b', b],
+          ],
+          pv,
+          r.projection,
+          tagNames(store.db, run.id),
+        )
+      : projection === 'available'
+        ? el(
+            'p',
+            { class: 'links' },
+            link(
+              `${paths.compare(run.id)}${queryString([
+                ['a', a],
+                ['b', b],
+                ['project', '1'],
+              ])}#projection`,
+              `Projection to production volume (${b} instead of ${a})`,
+            ),
+          )
+        : '',
     flipsSection(run.id, r, 'regressions', bodies),
     flipsSection(run.id, r, 'fixes', bodies),
   );
@@ -66,7 +118,13 @@ export function comparePage(store: Store, run: RunRow, candidates: string[], a?:
   return viewPage(`${r.simulated ? '[SIMULATED] ' : ''}run ${run.id} · ${a} vs ${b}`, crumbs, body);
 }
 
-function pickForm(runId: number, candidates: string[], a?: string, b?: string): string {
+function pickForm(
+  runId: number,
+  candidates: string[],
+  a: string | undefined,
+  b: string | undefined,
+  keep: [string, string][],
+): string {
   const select = (name: string, chosen: string | undefined) =>
     el(
       'select',
@@ -78,7 +136,8 @@ function pickForm(runId: number, candidates: string[], a?: string, b?: string): 
   return el(
     'form',
     { class: 'filter', method: 'get', action: paths.compare(runId) },
-    `${el('label', {}, `baseline A ${select('a', a ?? candidates[0])}`)}
+    `${keep.map(([name, value]) => el('input', { type: 'hidden', name, value })).join('')}
+${el('label', {}, `baseline A ${select('a', a ?? candidates[0])}`)}
 ${el('label', {}, `candidate B ${select('b', b ?? candidates[1])}`)}
 ${el('button', { type: 'submit' }, 'Compare')}`,
   );

@@ -24,7 +24,12 @@ export interface ViewRouting {
 
 export const ROUTE_USAGE = 'holdout view --route policy.yaml [--route another.yaml] [--route-run RUN]';
 
-export function routingPage(run: RunRow, routing: ViewRouting | undefined): string {
+/**
+ * `project`: `?project=1`, the projection the command made with the evaluation (from the run's sample
+ * manifest and `--volume-from`, as `holdout route --project`); it cannot be made again per link, since
+ * the evaluation is made once, at start.
+ */
+export function routingPage(run: RunRow, routing: ViewRouting | undefined, project = false): string {
   const body = [`<h1>${esc(`run ${run.id} · routing`)}</h1>`];
   const result = routing?.results.get(run.id);
   if (!routing) {
@@ -56,13 +61,34 @@ export function routingPage(run: RunRow, routing: ViewRouting | undefined): stri
       ),
     );
   } else {
+    const { projection, ...plain } = result;
+    const toggle = !projection
+      ? ''
+      : project
+        ? link(paths.routing(run.id), 'Without the projection')
+        : link(`${paths.routing(run.id)}?project=1#routing-projection`, 'Projection to production volume');
     body.push(
       el(
         'p',
         { class: 'meta' },
         esc(`Policies: ${routing.policies.join(', ')} (evaluated when the viewer started).`),
       ),
-      renderRouteHtml(result),
+      ...(toggle ? [el('p', { class: 'links' }, toggle)] : []),
+      ...(project && !projection
+        ? [el('p', { class: 'note' }, esc('This evaluation was made without a projection.'))]
+        : []),
+      ...(project && projection
+        ? [
+            el(
+              'p',
+              { class: 'note' },
+              esc(
+                'The projection was made with the evaluation, when the viewer started: its volume and frame are those of the run’s sample manifest and --volume-from; the run and compare pages take volume= and post_stratify= per link.',
+              ),
+            ),
+          ]
+        : []),
+      renderRouteHtml(project && projection ? result : plain),
     );
   }
   return viewPage(

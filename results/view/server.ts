@@ -16,16 +16,23 @@ import type { RunRow, Store } from '../store/store.js';
 import { PageCache } from './cache.js';
 import { RecordIndex, useRecordIndex } from './queries.js';
 import { comparePage } from './compare-page.js';
-import { filterParams, parseFilter, type RecordFilter } from './filter.js';
+import { filterParams, parseFilter, queryString, type RecordFilter } from './filter.js';
 import { insertGrade, parseGrade } from './grades.js';
 import { labelsPage, parseLabelsQuery } from './labels-page.js';
 import { HEADER_CSP, pageParam, paths, viewPage } from './page.js';
 import { resolveConfusion } from './confusion.js';
-import { recordRow } from './queries.js';
+import { recordRow, tagNames } from './queries.js';
 import { recordPage } from './record-page.js';
 import { recordsPage } from './records-page.js';
 import { routingPage, type ViewRouting } from './routing-page.js';
-import { runPage } from './run-page.js';
+import {
+  type ProjectionChoice,
+  projectionParams,
+  projectionView,
+  parseProjection,
+  runPage,
+  type ViewProjection,
+} from './run-page.js';
 import { runsPage } from './runs-page.js';
 
 export const VIEW_HOST = '127.0.0.1';
@@ -40,6 +47,11 @@ export interface ViewOptions {
   log?: (line: string) => void;
   /** `holdout view --route`: the routing evaluations the command made at start (the routing page). */
   routing?: ViewRouting;
+  /**
+   * `?project=1` on the run and compare pages: what `holdout report --project` reads for a run (the
+   * command reads the files: the sample manifest, `--volume-from`). Without it the pages offer no projection.
+   */
+  projection?: ViewProjection;
   /** How many run and compare pages are kept built (cache.ts); 0 keeps none. Default 8. */
   cachedPages?: number;
 }
@@ -91,7 +103,7 @@ export async function startViewServer(store: Store, opts: ViewOptions = {}): Pro
       });
       res.end(html);
     };
-    handle(req, { store, clock, token, port, routing: opts.routing, pages })
+    handle(req, { store, clock, token, port, routing: opts.routing, projection: opts.projection, pages })
       .then((out) =>
         out.redirect !== undefined ? send(303, '', { Location: out.redirect }) : send(200, out.html ?? ''),
       )
@@ -127,6 +139,7 @@ interface Ctx {
   token: string;
   port: number;
   routing: ViewRouting | undefined;
+  projection: ViewProjection | undefined;
   pages: PageCache;
 }
 
@@ -187,7 +200,17 @@ async function handle(req: IncomingMessage, ctx: Ctx): Promise<Out> {
   const candidates = ctx.store.candidates(run.id).map((c) => c.candidate);
   if (seg.length === 2) {
     const by = q.get('by') || undefined;
-    return { html: ctx.pages.get(run.id, `run\u0000${by ?? ''}`, () => runPage(ctx.store, run, by)) };
+    const choice = projectionChoice(q, db, run.id);
+    const keep: [string, string][] = [
+      ...(by === undefined ? [] : [['by', by] as [string, string]]),
+      ...projectionParams(choice),
+    ];
+    if (hasEmptyProjectionField(q, choice))
+      return { redirect: `${paths.run(run.id)}${queryString(keep)}#projection` };
+    const pv = choice ? await projectionView(ctx.projection, run, choice) : ctx.projection && 'available';
+    return {
+      html: ctx.pages.get(run.id, `run\u0000${queryString(keep)}`, () => runPage(ctx.store, run, by, pv)),
+    };
   }
   if (seg.length === 3 && seg[2] === 'compare') {
     const [a, b] = [q.get('a') || undefined, q.get('b') || undefined];
@@ -201,14 +224,38 @@ async function handle(req: IncomingMessage, ctx: Ctx): Promise<Out> {
       }
     }
     if (a !== undefined && a === b) throw new Reply(400, 'compare two different candidates');
-    const build = () => comparePage(ctx.store, run, candidates, a, b);
+    const choice = projectionChoice(q, db, run.id);
+    const picked: [string, string][] =
+      a === undefined || b === undefined
+        ? []
+        : [
+            ['a', a],
+            ['b', b],
+          ];
+    const keep = [...picked, ...projectionParams(choice)];
+    if (hasEmptyProjectionField(q, choice))
+      return { redirect: `${paths.compare(run.id)}${queryString(keep)}#projection` };
+    const pv =
+      choice && picked.length > 0
+        ? await projectionView(ctx.projection, run, choice)
+        : ctx.projection && 'available';
+    const build = () => comparePage(ctx.store, run, candidates, a, b, pv);
     if (a === undefined || b === undefined) return { html: build() };
-    return { html: ctx.pages.get(run.id, `compare\u0000${a}\u0000${b}`, build) };
+    return { html: ctx.pages.get(run.id, `compare\u0000${queryString(keep)}`, build) };
   }
   if (seg.length === 3 && seg[2] === 'labels') {
     return { html: labelsPage(db, run, candidates, parseLabelsQuery(q, candidates)) };
   }
-  if (seg.length === 3 && seg[2] === 'routing') return { html: routingPage(run, ctx.routing) };
+  if (seg.length === 3 && seg[2] === 'routing') {
+    if (q.get('volume') || q.get('post_stratify')) {
+      throw new Reply(
+        400,
+        'the routing page shows the projection made with the evaluation, when the viewer started: volume= and post_stratify= are not taken here',
+        'give the volume with holdout view --volume-from pool.jsonl, or use project=1 on the run and compare pages',
+      );
+    }
+    return { html: routingPage(run, ctx.routing, parseProjection(q, []) !== null) };
+  }
   if (seg[2] !== 'records') throw new Reply(404, `no page at ${url.pathname}`);
   const filter = resolveConfusion(db, run, candidates, parseFilter(q, candidates));
   if (seg.length === 3) {
@@ -238,6 +285,16 @@ async function handle(req: IncomingMessage, ctx: Ctx): Promise<Out> {
   }
   if (isPost) return postGrade(req, ctx, host, run, candidates, record.record_id);
   throw new Reply(404, `no page at ${url.pathname}`);
+}
+
+/** The page's projection choice; the run's tags are read only when a tag is asked for. */
+function projectionChoice(q: URLSearchParams, db: Store['db'], runId: number): ProjectionChoice | null {
+  return parseProjection(q, q.get('post_stratify') ? tagNames(db, runId) : []);
+}
+
+/** A submitted projection form sends its empty fields too: answered with the link without them. */
+function hasEmptyProjectionField(q: URLSearchParams, choice: ProjectionChoice | null): boolean {
+  return choice !== null && (q.get('volume') === '' || q.get('post_stratify') === '');
 }
 
 function getRun(store: Store, idText: string): RunRow {
