@@ -4,12 +4,12 @@
  * scenario's garbage shows up in a scenario's time or peak RSS. Prints a table of figures against
  * their targets (no asserts) and writes them as JSON to results/bench.json.
  *
- *   node dist/bench/run.js [--quick] [--only a,b,c,d,e,f,g] [--out file.json] [--cpu-prof-dir dir]
+ *   node dist/bench/run.js [--quick] [--only a,b,c,d,e,f,g,h] [--out file.json] [--cpu-prof-dir dir]
  *                          [--warmup calls] [--reps n]
  *
  * --quick writes results/bench-quick.json instead; --cpu-prof-dir profiles every scenario child.
  */
-import { type ChildProcess, fork } from 'node:child_process';
+import { type ChildProcess, fork, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -29,7 +29,7 @@ import type {
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = resolve(here, '..', '..');
-const SECTIONS = ['a', 'b', 'c', 'd', 'e', 'f', 'g'] as const;
+const SECTIONS = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'] as const;
 type Section = (typeof SECTIONS)[number];
 const CONCURRENCY = 64;
 
@@ -543,6 +543,43 @@ async function main(): Promise<void> {
 
   // (f) import and stratified sample of generated chat logs: bench/import-sample.ts.
   if (only.has('f')) rows.push(...(await importSampleRows({ tmpDir: tmpRoot, quick, log, track })));
+
+  // (h) start-up: whole processes of the bin, as a user starts them (spawn to exit), against `node -e 0`.
+  if (only.has('h')) {
+    const demoDb = join(tmpRoot, 'startup-demo.db');
+    const demo = spawnSync(process.execPath, [join(repoRoot, 'bin', 'holdout.js'), 'demo', '--db', demoDb], {
+      stdio: 'ignore',
+    });
+    if (demo.status !== 0) throw new Error(`h: holdout demo exited ${demo.status}`);
+    const cases: [string, string[], number | null][] = [
+      ['node -e 0 (the floor)', ['-e', '0'], null],
+      ['holdout --help', [join(repoRoot, 'bin', 'holdout.js'), '--help'], 150],
+      ['holdout --version', [join(repoRoot, 'bin', 'holdout.js'), '--version'], 150],
+      ['holdout report (demo db)', [join(repoRoot, 'bin', 'holdout.js'), 'report', '--db', demoDb], 400],
+    ];
+    const times = cases.map(() => [] as number[]);
+    // Interleaved rounds, so that a burst of load on the machine falls on every case alike.
+    for (let round = 0; round < (quick ? 5 : 15); round++) {
+      cases.forEach(([, argv], i) => {
+        const t0 = performance.now();
+        const r = spawnSync(process.execPath, argv, { stdio: 'ignore' });
+        if (r.status !== 0) throw new Error(`h: ${argv.join(' ')} exited ${r.status}`);
+        times[i]!.push(performance.now() - t0);
+      });
+    }
+    cases.forEach(([label, , targetMs], i) => {
+      const sorted = [...times[i]!].sort((x, y) => x - y);
+      const median = sorted[Math.floor(sorted.length / 2)]!;
+      log(`h: ${label}: median ${fmt(median, 0)} ms`);
+      rows.push({
+        section: 'h',
+        label: `start-up ${label}`,
+        text: `median ${fmt(median, 0)} ms  min ${fmt(sorted[0]!, 0)} ms  (${sorted.length} runs, wall)`,
+        ...(targetMs === null ? {} : { target: `under ${targetMs} ms`, met: median < targetMs }),
+        figures: { medianMs: median, minMs: sorted[0], runs: sorted.length },
+      });
+    });
+  }
 
   // (g) holdout against a bare SDK loop, each a whole process on the same simulator: bench/side-by-side.ts.
   if (only.has('g')) {

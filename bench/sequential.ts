@@ -153,7 +153,7 @@ export function sequentialBench(opts: { quick?: boolean } = {}): SequentialBench
     shareTable.push({ delta, ...c, share, savedUsd: saved, reference: reference[String(delta)] });
     const points = `${delta > 0 ? '+' : ''}${Math.round(delta * 100)}`;
     lines.push(
-      `Δ ${points.padStart(3)} points: ${Math.round(c.meanUsed)} prompts = ${share.toFixed(2)}·n_fix (SEQUENTIAL.md ${reference[String(delta)]}); ` +
+      `Δ ${points.padStart(3)} points: ${Math.round(c.meanUsed)} prompts = ${share.toFixed(2)}·n_fix (reference simulation ${reference[String(delta)]}); ` +
         `FAIL ${pct(c.fail)}, PASS ${pct(c.pass)}, INCONCLUSIVE ${pct(c.inconclusive)}; ` +
         `saves ${saved >= 0 ? usd(saved) : `−${usd(-saved)}`} of ${usd(fixedCost)} per bake-off`,
     );
