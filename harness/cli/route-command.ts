@@ -11,6 +11,7 @@ import { ROUTE_FORMATS, type RouteFormat, renderRoute } from '../../results/rend
 import { evaluateRouting, type RoutingRequest, SIDE_CHOICES } from '../route/evaluate.js';
 import {
   type CommandIo,
+  DB_OPTION,
   checkOutPath,
   checkProjectFlags,
   PROJECT_OPTIONS,
@@ -59,7 +60,7 @@ export function routeOptions(c: Argv) {
     .usage(ROUTE_USAGE)
     .positional('policies', { type: 'string', array: true, describe: 'routing policy files (YAML)' })
     .option('run', { type: 'string', describe: `the run to evaluate on: ${RUN_REF_HELP} (default: latest)` })
-    .option('db', { type: 'string', describe: 'SQLite database (default: results/holdout.db)' })
+    .option('db', DB_OPTION)
     .option('margin', {
       type: 'number',
       default: COMPARE_DEFAULTS.margin,
