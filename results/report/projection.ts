@@ -84,6 +84,8 @@ export interface ProjectionFrame {
   auxiliary: { name: string; perRequest: number; source: string } | null;
   /** Run records whose stratum the frame has no count for: left out, listed. */
   outsideFrame: { records: number; values: string[] };
+  /** Duplicate prompts the sample dropped before drawing (manifest frames only; absent when none). */
+  dedupRemoved?: number;
 }
 
 export interface ArmProjection {
@@ -267,6 +269,9 @@ export function assembleFrame(s: ProjectionSources, records: readonly UnitRecord
     volume: volumeOf(s),
     auxiliary,
     outsideFrame: { records: outside.reduce((t, [, n]) => t + n, 0), values: outside.map(([k]) => k).sort() },
+    ...(source === 'sample manifest' && m?.dedup.enabled && m.dedup.removed > 0
+      ? { dedupRemoved: m.dedup.removed }
+      : {}),
   };
 }
 
@@ -427,6 +432,13 @@ function projectionNotes(p: Projection): string[] {
   if (f.outsideFrame.records > 0) {
     notes.push(
       `${f.outsideFrame.records} records left out: the frame has no count for their ${f.tag ?? 'stratum'} (${f.outsideFrame.values.join(', ')}).`,
+    );
+  }
+  if (f.dedupRemoved) {
+    // The manifest's counts are of distinct prompts; traffic repeats some, and the volume counts them all.
+    notes.push(
+      `The sample dropped ${f.dedupRemoved.toLocaleString('en-US')} duplicate prompts before drawing: stratum shares are of distinct prompts, ` +
+        'the volume counts every request, so the mix assumes repeats fall across strata like the rest.',
     );
   }
   const all = [

@@ -270,9 +270,31 @@ describe('projectArms', () => {
     expect(q.arms[0]!.passRate.uncovered).toEqual([{ key: 'c', share: 0.1 }]);
     expect(q.notes.join('\n')).toMatch(/Uncovered strata.*c \(10\.0%\)/);
     expect(q.per).toBe('1k requests');
+    expect(f.dedupRemoved).toBeUndefined();
+    expect(q.notes.join('\n')).not.toMatch(/duplicate prompts/);
     const html = projectionHtml({ ...q, arms: [{ ...q.arms[0]!, name: '<b>x</b>' }] });
     expect(html).toContain('&lt;b&gt;x&lt;/b&gt;');
     expect(html).toContain('<section id="projection">');
+  });
+});
+
+describe('a sample that dropped duplicates', () => {
+  it('says that the stratum shares are of distinct prompts while the volume counts every request', () => {
+    const f = assembleFrame(
+      { ...none, manifest: manifest('task', [['a', 90, 3]], { dedup: { enabled: true, removed: 1234 } }) },
+      [rec('a'), rec('a'), rec('a')],
+    );
+    expect(f.dedupRemoved).toBe(1234);
+    const q = projectArms(f, [rec('a'), rec('a'), rec('a')], [], []);
+    expect(q.notes.join('\n')).toMatch(
+      /dropped 1,234 duplicate prompts before drawing: stratum shares are of distinct prompts/,
+    );
+    // With deduplication off, or a frame not from the manifest, there is nothing to say.
+    const off = assembleFrame(
+      { ...none, manifest: manifest('task', [['a', 90, 3]], { dedup: { enabled: false, removed: 0 } }) },
+      [rec('a')],
+    );
+    expect(off.dedupRemoved).toBeUndefined();
   });
 });
 
