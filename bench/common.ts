@@ -110,6 +110,18 @@ export type SimMessage =
   | { type: 'error'; message: string };
 
 const MB = 1024 * 1024;
+/** One line of the benchmark's table: its section, what was measured, and the target it is held to. */
+export interface BenchRow<S extends string = string> {
+  section: S;
+  label: string;
+  text: string;
+  /** Printed on its own line under the row. */
+  detail?: string;
+  target?: string;
+  met?: boolean;
+  figures: Record<string, unknown>;
+}
+
 export const toMb = (bytes: number): number => bytes / MB;
 
 /**

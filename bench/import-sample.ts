@@ -17,7 +17,7 @@ import { importToFile } from '../datasets/import/index.js';
 import { drawSample, writeSample } from '../datasets/sample.js';
 import { systemClock } from '../harness/clock.js';
 import { mulberry32 } from '../harness/random.js';
-import { toMb } from './common.js';
+import { type BenchRow, toMb } from './common.js';
 
 const SAMPLE_SIZE = 1000;
 const RSS_TARGET_MB = 200;
@@ -155,15 +155,7 @@ async function runPhase(phase: string, args: string[]): Promise<PhaseResult> {
 
 // ---- the section (parent side) ----
 
-export interface ImportSampleRow {
-  section: 'f';
-  label: string;
-  text: string;
-  detail?: string;
-  target?: string;
-  met?: boolean;
-  figures: Record<string, unknown>;
-}
+export type ImportSampleRow = BenchRow<'f'>;
 
 const here = fileURLToPath(import.meta.url);
 

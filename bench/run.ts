@@ -20,6 +20,7 @@ import { importSampleRows } from './import-sample.js';
 import { sideBySideRows } from './side-by-side.js';
 import type {
   BenchModel,
+  BenchRow,
   ChildMessage,
   ScenarioResult,
   ScenarioSpec,
@@ -33,16 +34,7 @@ const SECTIONS = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'] as const;
 type Section = (typeof SECTIONS)[number];
 const CONCURRENCY = 64;
 
-interface Row {
-  section: Section;
-  label: string;
-  text: string;
-  /** Printed on its own line under the row. */
-  detail?: string;
-  target?: string;
-  met?: boolean;
-  figures: Record<string, unknown>;
-}
+type Row = BenchRow<Section>;
 
 type Measured = ScenarioResult & { simCpuPct: number | null };
 

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { type BareTransport, bareClient, bareLoop } from './bare.js';
-import { type BenchModel, syntheticRecord } from './common.js';
+import { type BenchModel, type BenchRow, syntheticRecord } from './common.js';
 
 const KEY_ENV = 'HOLDOUT_BENCH_KEY';
 const CASES: [number, BenchModel][] = [
@@ -52,15 +52,7 @@ async function bareSide(url: string, model: string, records: number, concurrency
 
 // ---- the section (parent side) ----
 
-export interface SideBySideRow {
-  section: 'g';
-  label: string;
-  text: string;
-  detail?: string;
-  target?: string;
-  met?: boolean;
-  figures: Record<string, unknown>;
-}
+export type SideBySideRow = BenchRow<'g'>;
 
 const here = fileURLToPath(import.meta.url);
 

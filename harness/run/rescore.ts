@@ -16,7 +16,7 @@ import { connectEndpoint, type MakeClient, startSimulatorIfNeeded } from '../pro
 import type { SimServer } from '../sim/index.js';
 import { judgeCallEstimate, tokenizersFor } from './estimate.js';
 import { judgeBody, judgeService } from './judge-service.js';
-import { type ScorePassSummary, scoreStoredCalls } from './score-pass.js';
+import { type ScorePassSummary, scoreStoredCalls, storedOutputs } from './score-pass.js';
 
 export interface RescoreOptions {
   runId: number;
@@ -353,23 +353,8 @@ export async function rescoreDryRun(store: Store, opts: RescoreOptions): Promise
     (await buildScorers(judged, { baseDir: plan.baseDir, judges: dry })).map((b) => [b.name, b]),
   );
   const applies = plan.selected.map((s) => ({ spec: s, applies: tagFilter(s.match) }));
-  const rows = store.db
-    .prepare(
-      `SELECT c.record_id, c.candidate, c.repeat, c.output, c.tool_calls_json, r.tags_json,
-         (SELECT group_concat(s.scorer, char(31)) FROM scores s WHERE s.call_id = c.id) AS have
-       FROM calls c JOIN records r ON r.run_id = c.run_id AND r.record_id = c.record_id
-       WHERE c.run_id = ? AND c.role = 'candidate' AND c.status = 'ok'
-       ORDER BY c.id`,
-    )
-    .all(run.id) as {
-    record_id: string;
-    candidate: string;
-    repeat: number;
-    output: string | null;
-    tool_calls_json: string | null;
-    tags_json: string;
-    have: string | null;
-  }[];
+  // Read whole before scoring: the loop reads record bodies, which an open iterator would block.
+  const rows = [...storedOutputs(store, run.id)];
   for (const row of rows) {
     const have = new Set(row.have ? row.have.split('\u001f') : []);
     const tags = { tags: JSON.parse(row.tags_json) as Record<string, string> };

@@ -144,7 +144,7 @@ export async function runEval(plan: RunPlan, deps: RunDeps): Promise<RunSummary>
   // Every attempt in flight listens on the run's signal; without this Node warns of a leak past 10.
   if (signal) setMaxListeners(plan.concurrency + 16, signal);
   // A candidate whose endpoint is dead (wrong base_url, nothing listening) stops after a few calls.
-  const watches = new Map(plan.candidates.map((c) => [c.id, new ConnectionWatch<Finished>()]));
+  const watches = new Map(plan.candidates.map((c) => [c.id, new ConnectionWatch<FinishedCall>()]));
   // The calls that finish in one event-loop turn are committed together (results/store/group-commit.ts).
   const writer = new GroupCommit(store, committed);
   const lanes = plan.candidates.map((c) => lane(c));
@@ -306,7 +306,7 @@ export async function runEval(plan: RunPlan, deps: RunDeps): Promise<RunSummary>
   }
 
   /** A call's group was committed: only now is it done. */
-  function committed(f: Finished): void {
+  function committed(f: FinishedCall): void {
     progress.done++;
     progress.doneNow++;
     if (f.row.status === 'error') progress.errors++;
@@ -315,6 +315,3 @@ export async function runEval(plan: RunPlan, deps: RunDeps): Promise<RunSummary>
     deps.gate?.stored(f.row);
   }
 }
-
-/** A finished call waiting to be stored. */
-type Finished = FinishedCall;

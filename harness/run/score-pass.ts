@@ -119,9 +119,22 @@ export async function scoreStoredCalls(opts: ScorePassOptions): Promise<ScorePas
   return summary;
 }
 
-/** Every (ok candidate call, applicable scorer) pair without a stored score, in call order. */
-function pendingWork(store: Store, runId: number, scorers: readonly BoundScorer[]): Work[] {
-  const rows = store.db
+/** An ok candidate call as the scoring pass reads it, with the scorers it already has a score from. */
+export interface StoredOutputRow {
+  id: number;
+  record_id: string;
+  candidate: string;
+  repeat: number;
+  output: string | null;
+  tool_calls_json: string | null;
+  tags_json: string;
+  /** The names of the scorers with a stored score, joined by U+001F; null for none. */
+  have: string | null;
+}
+
+/** The run's ok candidate calls in call order: what the pass (and the rescore dry run) walk. */
+export function storedOutputs(store: Store, runId: number): IterableIterator<StoredOutputRow> {
+  return store.db
     .prepare(
       `SELECT c.id, c.record_id, c.candidate, c.repeat, c.output, c.tool_calls_json, r.tags_json,
          (SELECT group_concat(s.scorer, char(31)) FROM scores s WHERE s.call_id = c.id) AS have
@@ -129,16 +142,12 @@ function pendingWork(store: Store, runId: number, scorers: readonly BoundScorer[
        WHERE c.run_id = ? AND c.role = 'candidate' AND c.status = 'ok'
        ORDER BY c.id`,
     )
-    .iterate(runId) as IterableIterator<{
-    id: number;
-    record_id: string;
-    candidate: string;
-    repeat: number;
-    output: string | null;
-    tool_calls_json: string | null;
-    tags_json: string;
-    have: string | null;
-  }>;
+    .iterate(runId) as IterableIterator<StoredOutputRow>;
+}
+
+/** Every (ok candidate call, applicable scorer) pair without a stored score, in call order. */
+function pendingWork(store: Store, runId: number, scorers: readonly BoundScorer[]): Work[] {
+  const rows = storedOutputs(store, runId);
   const work: Work[] = [];
   for (const row of rows) {
     const have = new Set(row.have ? row.have.split('\u001f') : []);

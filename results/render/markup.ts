@@ -50,17 +50,23 @@ export function table(t: Table, a: Attrs = {}): string {
 
 /**
  * A whole self-contained page: the Content-Security-Policy allows no script and no external
- * resource, only inline styles and data: images; `body` is markup that is already safe.
+ * resource, only inline styles and data: images; `body` is markup that is already safe. The viewer's
+ * pages pass their own (stricter) policy and referrer rule.
  */
-export function htmlPage(title: string, style: string, body: string[]): string {
+export function htmlPage(
+  title: string,
+  style: string,
+  body: string[],
+  head: { csp: string; referrer: string } = { csp: CSP, referrer: 'no-referrer' },
+): string {
   return [
     '<!doctype html>',
     '<html lang="en">',
     '<head>',
     '<meta charset="utf-8">',
-    `<meta http-equiv="Content-Security-Policy" content="${CSP}">`,
+    `<meta http-equiv="Content-Security-Policy" content="${head.csp}">`,
     '<meta name="viewport" content="width=device-width, initial-scale=1">',
-    '<meta name="referrer" content="no-referrer">',
+    `<meta name="referrer" content="${head.referrer}">`,
     `<title>${esc(title)}</title>`,
     `<style>${style}</style>`,
     '</head>',

@@ -6,7 +6,7 @@
  * `attrs` (results/render/markup.ts); links are built from encoded path segments and query strings.
  */
 import { escapeHtml as esc } from '../render/format.js';
-import { CSP, el } from '../render/markup.js';
+import { CSP, el, htmlPage } from '../render/markup.js';
 import { REPORT_STYLE } from '../render/report-html.js';
 import { queryString } from './filter.js';
 
@@ -84,24 +84,10 @@ ${HEATMAP_SHADES}
 /** A whole page: `body` is markup that is already safe. */
 export function viewPage(title: string, crumbs: [string, string | null][], body: string[]): string {
   const nav = crumbs.map(([text, href]) => (href === null ? esc(text) : `${link(href, text)} ›`)).join(' ');
-  return [
-    '<!doctype html>',
-    '<html lang="en">',
-    '<head>',
-    '<meta charset="utf-8">',
-    `<meta http-equiv="Content-Security-Policy" content="${PAGE_CSP}">`,
-    '<meta name="viewport" content="width=device-width, initial-scale=1">',
-    '<meta name="referrer" content="same-origin">',
-    `<title>${esc(title)}</title>`,
-    `<style>${REPORT_STYLE}${VIEW_STYLE}</style>`,
-    '</head>',
-    '<body>',
-    `<nav class="crumbs">${nav}</nav>`,
-    ...body,
-    '</body>',
-    '</html>',
-    '',
-  ].join('\n');
+  return htmlPage(title, `${REPORT_STYLE}${VIEW_STYLE}`, [`<nav class="crumbs">${nav}</nav>`, ...body], {
+    csp: PAGE_CSP,
+    referrer: 'same-origin',
+  });
 }
 
 export function link(href: string, text: string, a: Record<string, string> = {}): string {
