@@ -324,13 +324,22 @@ function logText(value: unknown): string {
  * Chat Completions or Responses stream is a malformed body: `guardedFetch` refuses it before the SDK
  * parses it, as the SyntaxError the provider classifies as `malformed_response` (retried, and
  * recorded once on the call's row when the retries run out). Every other byte passes untouched.
+ *
+ * Only a streamed request's body is scanned: the SDK parses SSE only when it asked for a stream,
+ * whose JSON body then holds `"stream":true` (a string value cannot hold that sequence: every quote
+ * in it is escaped), so an answer read as JSON never pays for the scan.
  */
 export const guardedFetch: typeof fetch = async (input, init) => {
   // The pooled transport (transport.ts): the global fetch's behaviour at half its CPU per call.
   const res = await pooledFetch(input, init);
-  if (res.body) guardStream(res.body);
+  if (res.body && asksForStream(init?.body)) guardStream(res.body);
   return res;
 };
+
+/** Whether a request body may ask for a stream; anything but a JSON string is taken as one. */
+function asksForStream(body: RequestInit['body']): boolean {
+  return typeof body !== 'string' || body.includes('"stream":true');
+}
 
 const EVENT_FIELD = Buffer.from('event:');
 const THREAD_PREFIX = Buffer.from('thread.');
@@ -350,9 +359,43 @@ export function hasThreadEvent(b: Buffer, lineAt0: boolean): boolean {
 }
 
 /**
- * Wraps the body's async iterator (what the SDK reads a stream with) so that each chunk is scanned,
- * with the tail of the one before it, for an Assistants event line. The chunks themselves are
- * passed on as they are: no copy, no extra stream.
+ * Scans a stream chunk by chunk for an Assistants event line, one split between chunks (however
+ * small) included: the last MATCH_BYTES of the stream so far are kept, and their joint with the
+ * next chunk's head is scanned too. Two small buffers per stream, none per chunk.
+ */
+export function threadEventScanner(): (chunk: Uint8Array) => boolean {
+  const tail = Buffer.alloc(MATCH_BYTES);
+  const joint = Buffer.alloc(2 * MATCH_BYTES);
+  let tailLength = 0;
+  let seen = 0;
+  return (chunk) => {
+    const b = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    const atStart = seen === 0;
+    // The tail begins a line only if it is the whole stream so far.
+    const jointAtStart = seen === tailLength;
+    seen += b.length;
+    let found = hasThreadEvent(b, atStart);
+    if (!found && tailLength > 0) {
+      tail.copy(joint, 0, 0, tailLength);
+      const head = b.copy(joint, tailLength, 0, Math.min(b.length, MATCH_BYTES));
+      found = hasThreadEvent(joint.subarray(0, tailLength + head), jointAtStart);
+    }
+    // The new tail: the last MATCH_BYTES of (old tail + chunk).
+    if (b.length >= MATCH_BYTES) {
+      tailLength = b.copy(tail, 0, b.length - MATCH_BYTES);
+    } else {
+      const keep = Math.min(tailLength, MATCH_BYTES - b.length);
+      tail.copy(tail, 0, tailLength - keep, tailLength);
+      tailLength = keep + b.copy(tail, keep);
+    }
+    return found;
+  };
+}
+
+/**
+ * Wraps the body's async iterator (what the SDK reads a stream with) so that each chunk is scanned
+ * for an Assistants event line. The chunks themselves are passed on as they are: no copy, no extra
+ * stream.
  */
 function guardStream(body: ReadableStream<Uint8Array>): void {
   const iterate = body[Symbol.asyncIterator].bind(body);
@@ -360,20 +403,7 @@ function guardStream(body: ReadableStream<Uint8Array>): void {
     configurable: true,
     value: () => {
       const it = iterate();
-      // The last MATCH_BYTES of the stream so far: an event line split between chunks (however small)
-      // is found in the joint of that tail and the next chunk's head.
-      let tail = Buffer.alloc(0);
-      let seen = 0;
-      const found = (chunk: Uint8Array): boolean => {
-        const b = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-        const atStart = seen === 0;
-        const jointAtStart = seen === tail.length;
-        seen += b.length;
-        const joint = tail.length > 0 ? Buffer.concat([tail, b.subarray(0, MATCH_BYTES)]) : undefined;
-        tail = Buffer.concat([tail, b.subarray(Math.max(0, b.length - MATCH_BYTES))]);
-        tail = tail.subarray(Math.max(0, tail.length - MATCH_BYTES));
-        return hasThreadEvent(b, atStart) || (joint !== undefined && hasThreadEvent(joint, jointAtStart));
-      };
+      const found = threadEventScanner();
       const guarded: AsyncIterableIterator<Uint8Array> = {
         async next() {
           const r = await it.next();

@@ -7,7 +7,12 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { connectEndpoint, hasThreadEvent, sdkLogging } from '../../harness/providers/connect.js';
+import {
+  connectEndpoint,
+  hasThreadEvent,
+  sdkLogging,
+  threadEventScanner,
+} from '../../harness/providers/connect.js';
 import { fakeClock } from '../support/fakes.js';
 
 /** What the fake endpoint streams for the next request, chunk by chunk. */
@@ -95,6 +100,61 @@ describe('an Assistants event in a chat stream', () => {
     chunks = [chatChunk('a\nevent: thread.x'), 'event: response.x\n', chatChunk(' thread.y'), END];
     const done = await provider().complete(BODY, new AbortController().signal);
     expect(done.text).toBe('a\nevent: thread.x thread.y');
+  });
+
+  it('finds across chunk joints what a scan of the whole stream finds, however the stream is cut', () => {
+    const streams = [
+      'data: {}\n\nevent: thread.run.created\ndata: x\n\n',
+      'data: {}\n\nevent:thread.x\n',
+      'event: thread.a\n',
+      'data: event: thread.a\n\n',
+      'data: {}\r\nevent: response.x\nevent:  thread.x\n',
+      `${'data: {"a":1}\n\n'.repeat(3)}x\nevent: thread.`,
+    ];
+    for (const text of streams) {
+      const whole = Buffer.from(text);
+      const expected = hasThreadEvent(whole, true);
+      // Every cut into two pieces, and every chunk size from one byte up.
+      const cuts: Buffer[][] = [];
+      for (let at = 0; at <= whole.length; at++) cuts.push([whole.subarray(0, at), whole.subarray(at)]);
+      for (let size = 1; size <= whole.length; size++) {
+        const parts: Buffer[] = [];
+        for (let i = 0; i < whole.length; i += size) parts.push(whole.subarray(i, i + size));
+        cuts.push(parts);
+      }
+      for (const parts of cuts) {
+        const scan = threadEventScanner();
+        let found = false;
+        for (const p of parts) if (scan(p)) found = true;
+        expect({ text, parts: parts.map(String), found }).toEqual({
+          text,
+          parts: parts.map(String),
+          found: expected,
+        });
+      }
+    }
+  });
+
+  it('leaves an answer read as JSON unscanned: a non-streamed request is never refused', async () => {
+    chunks = [
+      JSON.stringify({
+        id: 'chatcmpl-1',
+        object: 'chat.completion',
+        created: 1,
+        model: 'gpt-5.4-mini',
+        choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }],
+        usage: { prompt_tokens: 3, completion_tokens: 1, total_tokens: 4 },
+      }),
+      '\nevent: thread.x\n',
+    ];
+    // Not a stream: the SDK reads the body as JSON, which the trailing line makes invalid, so the
+    // failure is the JSON parser's and not the guard's refusal.
+    const p = provider();
+    const err = await p.complete({ ...BODY, stream: false }, new AbortController().signal).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(String(err)).not.toMatch(/Assistants event/);
   });
 
   it('finds the line start the SDK would', () => {
