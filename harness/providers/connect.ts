@@ -10,7 +10,7 @@ import { HarnessError } from '../errors.js';
 import { registerSecret, safeErrorText } from '../secrets.js';
 import type { Provider } from './provider.js';
 import { openaiProvider } from './openai.js';
-import { pooledFetch } from './transport.js';
+import { type ChunkCheck, pooledFetchWith } from './transport.js';
 import { loadAnswerKey, type SimProfile, type SimServer, startSimulator } from '../sim/index.js';
 
 /** What a candidate, a judge or a router has in common: where and how to call a model. */
@@ -329,12 +329,10 @@ function logText(value: unknown): string {
  * whose JSON body then holds `"stream":true` (a string value cannot hold that sequence: every quote
  * in it is escaped), so an answer read as JSON never pays for the scan.
  */
-export const guardedFetch: typeof fetch = async (input, init) => {
+export const guardedFetch: typeof fetch = pooledFetchWith((init) =>
   // The pooled transport (transport.ts): the global fetch's behaviour at half its CPU per call.
-  const res = await pooledFetch(input, init);
-  if (res.body && asksForStream(init?.body)) guardStream(res.body);
-  return res;
-};
+  asksForStream(init?.body) ? threadEventCheck() : undefined,
+);
 
 /** Whether a request body may ask for a stream; anything but a JSON string is taken as one. */
 function asksForStream(body: RequestInit['body']): boolean {
@@ -392,40 +390,15 @@ export function threadEventScanner(): (chunk: Uint8Array) => boolean {
   };
 }
 
-/**
- * Wraps the body's async iterator (what the SDK reads a stream with) so that each chunk is scanned
- * for an Assistants event line. The chunks themselves are passed on as they are: no copy, no extra
- * stream.
- */
-function guardStream(body: ReadableStream<Uint8Array>): void {
-  const iterate = body[Symbol.asyncIterator].bind(body);
-  Object.defineProperty(body, Symbol.asyncIterator, {
-    configurable: true,
-    value: () => {
-      const it = iterate();
-      const found = threadEventScanner();
-      const guarded: AsyncIterableIterator<Uint8Array> = {
-        async next() {
-          const r = await it.next();
-          if (!r.done && found(r.value)) {
-            await it.return?.(undefined);
-            throw new SyntaxError(
-              'malformed stream: an Assistants event (event: thread.…) in a Chat Completions or Responses stream',
-            );
-          }
-          return r;
-        },
-        async return() {
-          await it.return?.(undefined);
-          return { done: true, value: undefined };
-        },
-        [Symbol.asyncIterator]() {
-          return guarded;
-        },
-      };
-      return guarded;
-    },
-  });
+/** The guard's check of one stream (transport.ts reads each chunk through it). */
+function threadEventCheck(): ChunkCheck {
+  const found = threadEventScanner();
+  return (chunk) =>
+    found(chunk)
+      ? new SyntaxError(
+          'malformed stream: an Assistants event (event: thread.…) in a Chat Completions or Responses stream',
+        )
+      : undefined;
 }
 
 /** The endpoint's client wrapped as a Provider (one attempt per call; the runner owns retries). */

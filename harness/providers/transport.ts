@@ -16,13 +16,38 @@ import { Agent, request } from 'undici';
  * (each with the undici error as `cause`), an abort with the signal's reason. Anything off the hot
  * path (a multipart upload, a stream body, a redirect) goes to the global fetch unchanged.
  */
-export const pooledFetch: typeof fetch = async (input, init) => {
+export const pooledFetch: typeof fetch = (input, init) => send(input, init, undefined);
+
+/**
+ * Looks at each chunk of a response body as the reader gets it; an Error it returns ends the body
+ * with that error instead of the chunk (the request is ended too).
+ */
+export type ChunkCheck = (chunk: Uint8Array) => Error | undefined;
+
+/**
+ * `pooledFetch` whose response bodies are read through the check that `checkFor` gives for the
+ * request (a new one per request, so it may keep state across chunks; none: the body as it is).
+ * The check runs inside the body's own iterator (how the SDK reads a stream), not in a second
+ * wrapper around it; on the pooled path `json()` and `text()` read through it too, while a response
+ * of the global fetch (the paths off the pooled one) is checked when its body is iterated.
+ */
+export function pooledFetchWith(
+  checkFor: (init: RequestInit | undefined) => ChunkCheck | undefined,
+): typeof fetch {
+  return (input, init) => send(input, init, checkFor(init));
+}
+
+async function send(
+  input: Parameters<typeof fetch>[0],
+  init: RequestInit | undefined,
+  check: ChunkCheck | undefined,
+): Promise<Response> {
   const url = typeof input === 'string' ? input : input instanceof URL ? input.href : undefined;
   const body = init?.body;
   const plainBody =
     body === undefined || body === null || typeof body === 'string' || body instanceof Uint8Array;
   if (url === undefined || !plainBody || init?.redirect === 'manual' || init?.redirect === 'error')
-    return fetch(input, init);
+    return checked(await fetch(input, init), check);
   const signal = init?.signal ?? undefined;
   let res: Awaited<ReturnType<typeof request>>;
   try {
@@ -41,7 +66,7 @@ export const pooledFetch: typeof fetch = async (input, init) => {
   if (status >= 300 && status < 400 && raw.location !== undefined) {
     // The API never redirects; a proxy in front of it might. The global fetch follows it as before.
     discard(res.body);
-    return fetch(input, init);
+    return checked(await fetch(input, init), check);
   }
   const noBody = status === 204 || status === 304 || init?.method === 'HEAD';
   if (noBody) discard(res.body);
@@ -51,9 +76,47 @@ export const pooledFetch: typeof fetch = async (input, init) => {
     toHeaders(raw),
     noBody ? null : decoded(res.body, raw),
     signal,
+    check,
   );
   return response as unknown as Response;
-};
+}
+
+/** A global fetch's response (the paths off the pooled one), its body read through `check`. */
+function checked(res: Response, check: ChunkCheck | undefined): Response {
+  const body = res.body;
+  if (!check || !body) return res;
+  const iterate = body[Symbol.asyncIterator].bind(body);
+  Object.defineProperty(body, Symbol.asyncIterator, {
+    configurable: true,
+    value: () => {
+      const it = iterate();
+      const wrapped: AsyncIterableIterator<Uint8Array> = {
+        next: () => it.next().then((r) => passed(r, check, it)),
+        return: async () => {
+          await it.return?.(undefined);
+          return { done: true, value: undefined };
+        },
+        [Symbol.asyncIterator]: () => wrapped,
+      };
+      return wrapped;
+    },
+  });
+  return res;
+}
+
+/** A chunk the check lets through (as it is, no extra promise), or its error once the body is ended. */
+function passed(
+  r: IteratorResult<Uint8Array>,
+  check: ChunkCheck,
+  it: AsyncIterator<Uint8Array>,
+): IteratorResult<Uint8Array> | Promise<never> {
+  if (r.done) return r;
+  const refused = check(r.value);
+  if (refused === undefined) return r;
+  return Promise.resolve(it.return?.(undefined)).then(() => {
+    throw refused;
+  });
+}
 
 /** Reads an unwanted body to its end (undici's way: destroying it aborts the request, loudly). */
 function discard(body: Awaited<ReturnType<typeof request>>['body']): void {
@@ -133,9 +196,10 @@ class PooledResponse {
     readonly headers: Headers,
     stream: Readable | null,
     signal: AbortSignal | undefined,
+    check: ChunkCheck | undefined,
   ) {
     this.ok = status >= 200 && status < 300;
-    this.body = stream ? fetchErrors(stream, signal) : null;
+    this.body = stream ? fetchErrors(stream, signal, check) : null;
   }
 
   async text(): Promise<string> {
@@ -168,22 +232,30 @@ class PooledResponse {
 /**
  * The stream's own async iterator (what the SDK reads SSE with), its errors made the global
  * fetch's: `TypeError('terminated')` for a connection lost mid-body (what the provider classifies as
- * a retryable connection error), the signal's reason after an abort.
+ * a retryable connection error), the signal's reason after an abort. Each chunk passes `check`,
+ * when there is one, in the same step.
  */
-function fetchErrors(stream: Readable, signal: AbortSignal | undefined): AsyncIterable<Uint8Array> {
+function fetchErrors(
+  stream: Readable,
+  signal: AbortSignal | undefined,
+  check: ChunkCheck | undefined,
+): AsyncIterable<Uint8Array> {
   const map = (err: unknown): unknown => {
     if (signal?.aborted) return signal.reason ?? err;
     return new TypeError('terminated', { cause: err });
   };
-  // Kept on the stream itself (not a wrapper object): the SSE guard (connect.ts) wraps the same
-  // property, and a reader that cancels a body calls its iterator's return().
+  const failed = (err: unknown) => Promise.reject(map(err));
+  // Kept on the stream itself (not a wrapper object): a reader that cancels a body calls its
+  // iterator's return().
   const iterate = stream[Symbol.asyncIterator].bind(stream);
   Object.defineProperty(stream, Symbol.asyncIterator, {
     configurable: true,
     value: () => {
       const it = iterate();
       const wrapped: AsyncIterableIterator<Uint8Array> = {
-        next: () => it.next().catch((err: unknown) => Promise.reject(map(err))),
+        next: check
+          ? () => it.next().then((r) => passed(r, check, it), failed)
+          : () => it.next().catch(failed),
         return: async () => {
           await it.return?.();
           return { done: true, value: undefined };

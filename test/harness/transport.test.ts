@@ -4,7 +4,7 @@ import { gzipSync } from 'node:zlib';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { classifyError } from '../../harness/providers/openai.js';
-import { pooledFetch } from '../../harness/providers/transport.js';
+import { type ChunkCheck, pooledFetch, pooledFetchWith } from '../../harness/providers/transport.js';
 
 /**
  * holdout's transport against a small server: what the SDK reads of a response is what the global
@@ -135,5 +135,70 @@ describe('pooledFetch', () => {
     expect(res).toBeInstanceOf(Response);
     const echoed = ((await res.json()) as { echo: string }).echo;
     expect(echoed).toContain('name="purpose"');
+  });
+
+  describe('pooledFetchWith: a check on each chunk of the body', () => {
+    /** Refuses the first chunk that holds `word`; counts the chunks it saw. */
+    const refusing = (word: string) => {
+      const saw: string[] = [];
+      const check: ChunkCheck = (chunk) => {
+        saw.push(Buffer.from(chunk).toString());
+        return saw.at(-1)!.includes(word) ? new SyntaxError(`refused: ${word}`) : undefined;
+      };
+      return { saw, check };
+    };
+    const read = async (res: Response) => {
+      const out: string[] = [];
+      const err = await (async () => {
+        for await (const c of res.body as unknown as AsyncIterable<Uint8Array>)
+          out.push(Buffer.from(c).toString());
+      })().catch((e: unknown) => e);
+      return { out, err };
+    };
+
+    it('passes the chunks it lets through as they are, and ends the body with the error it returns', async () => {
+      const pass = refusing('nothing-like-this');
+      const ok = await read(await pooledFetchWith(() => pass.check)(`${base}/json`));
+      expect(ok.err).toBeUndefined();
+      expect(ok.out.join('')).toBe(JSON.stringify({ echo: '' }));
+      expect(pass.saw.join('')).toBe(ok.out.join(''));
+
+      const refuse = refusing('"a":1');
+      const res = await pooledFetchWith(() => refuse.check)(`${base}/slow`);
+      const got = await read(res);
+      // The server never ends /slow: the error comes from the check, and the read does not hang.
+      expect(got.out).toEqual([]);
+      expect(got.err).toBeInstanceOf(SyntaxError);
+      expect((got.err as Error).message).toBe('refused: "a":1');
+    });
+
+    it('checks json() and text() too, and a body off the pooled path (the global fetch)', async () => {
+      const refuse = refusing('echo');
+      const viaJson = await pooledFetchWith(() => refuse.check)(`${base}/json`)
+        .then((r) => r.json())
+        .catch((e: unknown) => e);
+      expect((viaJson as Error).message).toBe('refused: echo');
+
+      const form = new FormData();
+      form.append('purpose', 'batch');
+      const off = await pooledFetchWith(() => refusing('echo').check)(`${base}/json`, {
+        method: 'POST',
+        body: form,
+      });
+      expect(off).toBeInstanceOf(Response);
+      expect(((await read(off)).err as Error).message).toBe('refused: echo');
+    });
+
+    it('asks for a check per request; without one the body is read as pooledFetch reads it', async () => {
+      const asked: (string | undefined)[] = [];
+      const f = pooledFetchWith((init) => {
+        asked.push(init?.method);
+        return undefined;
+      });
+      const { out, err } = await read(await f(`${base}/json`, { method: 'POST', body: 'x' }));
+      expect(err).toBeUndefined();
+      expect(out.join('')).toBe(JSON.stringify({ echo: 'x' }));
+      expect(asked).toEqual(['POST']);
+    });
   });
 });
