@@ -33,6 +33,8 @@ export interface ScenarioSpec {
   tmpDir: string;
   /** Join the calls table with the simulator's log on request id (scenario c). */
   latencyJoin: boolean;
+  /** Pipeline only: `none` commits nothing (a writer that drops the rows), to measure the store's share. */
+  store?: 'sqlite' | 'none';
 }
 
 export interface MemoryFigures {

@@ -341,9 +341,12 @@ async function main(): Promise<void> {
       const ps: Measured[] = [];
       const bs: Measured[] = [];
       const ss: Measured[] = [];
+      const ns: Measured[] = [];
       // Alternating repetitions, medians: one 2-second run of each is at the mercy of GC and JIT timing.
       for (let rep = 1; rep <= sizes.bReps; rep++) {
         const p = await run(spec({ ...common, name: `b-pipeline-${mode}-${rep}` }));
+        // The same pipeline committing nothing: what the store costs, apart from the rest of holdout.
+        const n = await run(spec({ ...common, name: `b-pipeline-nostore-${mode}-${rep}`, store: 'none' }));
         const b = await run(spec({ ...common, name: `b-bare-${mode}-${rep}`, kind: 'bare' }));
         const t = await run(
           spec({ ...common, name: `b-bare-same-${mode}-${rep}`, kind: 'bare', transport: 'holdout' }),
@@ -351,6 +354,8 @@ async function main(): Promise<void> {
         raw[p.name] = p;
         raw[b.name] = b;
         raw[t.name] = t;
+        raw[n.name] = n;
+        ns.push(n);
         ps.push(p);
         bs.push(b);
         ss.push(t);
@@ -364,15 +369,18 @@ async function main(): Promise<void> {
       const sBest = best(ss);
       const ratio = pBest / bBest;
       const sameRatio = pBest / sBest;
+      const nBest = best(ns);
+      const noStoreSameRatio = nBest / sBest;
       const medRate = (xs: Measured[]) => med(xs, (x) => x.callsPerSec);
       const medianRatio = medRate(ps) / medRate(bs);
       const medianSameRatio = medRate(ps) / medRate(ss);
       const pCpu = med(ps, (x) => x.cpuUsPerCall);
       const bCpu = med(bs, (x) => x.cpuUsPerCall);
       const sCpu = med(ss, (x) => x.cpuUsPerCall);
+      const nCpu = med(ns, (x) => x.cpuUsPerCall);
       const pSim = med(ps, (x) => x.simCpuPct);
       const bSim = med(bs, (x) => x.simCpuPct);
-      const errors = [...ps, ...bs, ...ss].reduce((sum, x) => sum + x.errors, 0);
+      const errors = [...ps, ...bs, ...ss, ...ns].reduce((sum, x) => sum + x.errors, 0);
       const spread = (xs: Measured[]) => {
         const r = xs.map((x) => x.callsPerSec);
         return `${fmt(Math.min(...r), 0)}–${fmt(Math.max(...r), 0)}`;
@@ -388,6 +396,7 @@ async function main(): Promise<void> {
           `best of ${sizes.bReps} after ${sizes.bWarmup} warm-up calls;` +
           ` median ratio ${fmt(medianRatio, 3)} / ${fmt(medianSameRatio, 3)};` +
           ` client cpu/call ${fmt(pCpu, 0)} vs ${fmt(bCpu, 0)} / ${fmt(sCpu, 0)} µs;` +
+          ` without the store ${fmt(nBest, 0)}/s, ratio ${fmt(noStoreSameRatio, 3)} (same transport), cpu/call ${fmt(nCpu, 0)} µs;` +
           ` pipeline ${spread(ps)}, bare ${spread(bs)} / ${spread(ss)} calls/s;` +
           ` sim cpu ${fmt(pSim, 0)}% vs ${fmt(bSim, 0)}%; errors ${errors}`,
         target: '≥ 1.0 / ≥ 0.9',
@@ -410,6 +419,10 @@ async function main(): Promise<void> {
           pipelineCpuUsPerCall: pCpu,
           bareCpuUsPerCall: bCpu,
           bareSameTransportCpuUsPerCall: sCpu,
+          noStoreCallsPerSec: nBest,
+          noStoreSameTransportRatio: noStoreSameRatio,
+          noStoreCallsPerSecEach: ns.map((x) => x.callsPerSec),
+          noStoreCpuUsPerCall: nCpu,
           pipelineSimCpuPct: pSim,
           bareSimCpuPct: bSim,
           errors,

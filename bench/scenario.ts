@@ -194,6 +194,7 @@ async function pipeline(spec: ScenarioSpec): Promise<ScenarioResult> {
       clock,
       signal: controller.signal,
       reporter: progressReporter({ stream: sink, clock }),
+      ...(spec.store === 'none' ? { callWriter: { recordCalls: () => {} } } : {}),
     };
     const plan = (runId: number): RunPlan => ({
       runId,

@@ -1,6 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import type { ApiStyle, HoldoutRecord } from '../../datasets/record.js';
-import { GroupCommit } from '../../results/store/group-commit.js';
+import { type CallWriter, GroupCommit } from '../../results/store/group-commit.js';
 import type { CallRow, FinishedCall, ScoreRow, Store } from '../../results/store/store.js';
 import type { BoundScorer } from '../../scorers/index.js';
 import {
@@ -77,6 +77,11 @@ export interface RunDeps {
   ledger?: SpendLedger;
   /** Early stopping (sequential-stop.ts): the order records are issued in, and when to stop issuing. */
   gate?: RunGate;
+  /**
+   * Where finished calls are committed (default: `store`). The benchmark passes one that keeps
+   * nothing, to measure what storing costs the run.
+   */
+  callWriter?: CallWriter;
 }
 
 /** What the runner asks of an early-stopping gate. */
@@ -146,7 +151,7 @@ export async function runEval(plan: RunPlan, deps: RunDeps): Promise<RunSummary>
   // A candidate whose endpoint is dead (wrong base_url, nothing listening) stops after a few calls.
   const watches = new Map(plan.candidates.map((c) => [c.id, new ConnectionWatch<FinishedCall>()]));
   // The calls that finish in one event-loop turn are committed together (results/store/group-commit.ts).
-  const writer = new GroupCommit(store, committed);
+  const writer = new GroupCommit(deps.callWriter ?? store, committed);
   const lanes = plan.candidates.map((c) => lane(c));
   const paced = deps.gate ? deps.gate.pace(lanes) : lanes;
   await dispatch(paced, plan.concurrency, (item, i) => execute(plan.candidates[i]!, item), signal);

@@ -40,6 +40,21 @@ function candidate(id: string, provider: CandidatePlan['provider']): CandidatePl
 }
 
 describe('runEval', () => {
+  it('commits through the call writer it is given (the store by default), and counts a call done once committed', async () => {
+    const { store, runId } = memoryStoreWithRun([{ id: 'a' }, { id: 'b' }, { id: 'c' }]);
+    const groups: string[][] = [];
+    const s = await runEval(plan(runId, [candidate('mini', scriptedProvider([() => completion('x')]))]), {
+      store,
+      scorers: [],
+      clock: fakeClock(),
+      callWriter: { recordCalls: (calls) => groups.push(calls.map((f) => f.row.recordId)) },
+    });
+    expect(s).toMatchObject({ total: 3, done: 3, complete: true });
+    expect(groups.flat().sort()).toEqual(['a', 'b', 'c']);
+    // Nothing went to the store itself.
+    expect(store.db.prepare('SELECT count(*) AS n FROM calls').get()).toEqual({ n: 0 });
+  });
+
   it('writes one row per work item with usage, cost, scores and the served snapshot', async () => {
     const { store, runId } = memoryStoreWithRun([
       { id: 'a', tags: { task: 'classify' }, reference: { label: 'billing' } },
