@@ -6,6 +6,7 @@ import {
   type Completion,
   type ErrorKind,
   type Provider,
+  MissingStreamUsageError,
   ResponseFailedError,
   type RetryDecision,
   TruncatedStreamError,
@@ -77,7 +78,9 @@ async function chatCall(
   let servedModel: string | null = null;
   let serviceTier: string | null = null;
   for await (const chunk of stream) {
-    servedModel ??= servedModelName(chunk.model);
+    // The first non-empty one: Azure opens a stream with a chunk of prompt filter results whose
+    // model (and id) are empty strings.
+    if (!servedModel) servedModel = servedModelName(chunk.model) || null;
     serviceTier ??= chunk.service_tier ?? null;
     if (chunk.usage) usage = chunk.usage;
     const choice = chunk.choices[0];
@@ -96,9 +99,11 @@ async function chatCall(
     if (choice.finish_reason) finishReason = choice.finish_reason;
   }
   const latencyMs = clock.now() - t0;
-  if (finishReason === null || usage === undefined) {
-    throw new TruncatedStreamError(
-      `stream ended before ${finishReason === null ? 'its finish_reason' : 'the usage chunk'}`,
+  if (finishReason === null) throw new TruncatedStreamError('stream ended before its finish_reason');
+  if (usage === undefined) {
+    // Not cut off: a cut body fails in the transport ("terminated"); this one ended cleanly.
+    throw new MissingStreamUsageError(
+      'the stream finished without the usage chunk that stream_options.include_usage asks for: this endpoint ignores the option, so no streamed call to it can be priced; use stream: false, or an API version that supports stream_options',
     );
   }
   return completionOf(
@@ -138,7 +143,8 @@ function completionOf(r: BodyFacts, latencyMs: number, ttftMs: number | null, he
     serviceTier: r.serviceTier,
     latencyMs,
     ttftMs,
-    requestId: headers.get('x-request-id'),
+    // Azure OpenAI's own request id when there is no x-request-id.
+    requestId: headers.get('x-request-id') ?? headers.get('apim-request-id'),
     serverMs: ms === null || ms === '' ? null : Number(ms),
     simulated: headers.get('x-holdout-simulator') !== null,
   };
@@ -394,6 +400,7 @@ export function classifyError(err: unknown): RetryDecision {
     return { retry: true, kind: 'response_failed', message };
   }
   if (err instanceof TruncatedStreamError) return { retry: true, kind: 'truncated_stream', message };
+  if (err instanceof MissingStreamUsageError) return { retry: false, kind: 'no_stream_usage', message };
   if (err instanceof SyntaxError) return { retry: true, kind: 'malformed_response', message };
   // undici reports a body cut off mid-response as a bare TypeError('terminated'), outside the SDK's classes.
   if (err instanceof TypeError && (message === 'terminated' || message === 'fetch failed')) {

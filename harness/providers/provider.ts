@@ -29,6 +29,8 @@ export type ErrorKind =
   | 'timeout'
   | 'connection'
   | 'truncated_stream'
+  /** A Chat stream that finished (finish_reason, then a clean end) with no usage chunk: the endpoint ignores stream_options. */
+  | 'no_stream_usage'
   | 'malformed_response'
   | 'response_failed'
   | 'bad_request'
@@ -58,6 +60,15 @@ export interface Provider {
 /** A stream that ended before its terminal event: the usage (and so the cost) never arrived. */
 export class TruncatedStreamError extends Error {
   override readonly name = 'TruncatedStreamError';
+}
+
+/**
+ * A Chat stream that finished normally but never sent the usage chunk `stream_options.include_usage`
+ * asks for: the endpoint ignores the option (some Azure OpenAI API versions, some gateways), so every
+ * call to it would be the same, and its cost unknowable.
+ */
+export class MissingStreamUsageError extends Error {
+  override readonly name = 'MissingStreamUsageError';
 }
 
 /** A response whose terminal event reported failure (`response.failed`, or `status: failed`), with its error code. */

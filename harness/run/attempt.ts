@@ -5,7 +5,12 @@ import type { Completion, ErrorKind, Provider, RetryDecision } from '../provider
 import { safeErrorText } from '../secrets.js';
 
 /** Errors that every further call to the same endpoint would repeat: stop sending, record nothing, resume later. */
-export const FATAL_KINDS: ReadonlySet<ErrorKind> = new Set(['auth', 'not_found', 'insufficient_quota']);
+export const FATAL_KINDS: ReadonlySet<ErrorKind> = new Set([
+  'auth',
+  'not_found',
+  'insufficient_quota',
+  'no_stream_usage',
+]);
 
 export interface AttemptPolicy {
   /** Retries after the first attempt. */

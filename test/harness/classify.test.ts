@@ -1,6 +1,6 @@
 import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
-import { TruncatedStreamError } from '../../harness/providers/provider.js';
+import { MissingStreamUsageError, TruncatedStreamError } from '../../harness/providers/provider.js';
 import { classifyError, retryAfterMs } from '../../harness/providers/openai.js';
 
 const apiError = (status: number, code: string | undefined, headers: Record<string, string> = {}) =>
@@ -63,6 +63,11 @@ describe('classifyError', () => {
     expect(classifyError(new TruncatedStreamError('cut'))).toMatchObject({
       retry: true,
       kind: 'truncated_stream',
+    });
+    // A stream that ended cleanly without usage is the endpoint's way, not a fluke: never retried.
+    expect(classifyError(new MissingStreamUsageError('no usage'))).toMatchObject({
+      retry: false,
+      kind: 'no_stream_usage',
     });
     expect(classifyError(new SyntaxError('Unexpected end of JSON input'))).toMatchObject({
       retry: true,

@@ -26,7 +26,7 @@ const json = (name: string) => JSON.parse(fixture(name)) as Record<string, unkno
 let server: Server;
 let baseURL: string;
 /** What the next request is answered with. */
-let reply: { status: number; type: string; body: string } = {
+let reply: { status: number; type: string; body: string; headers?: Record<string, string> } = {
   status: 200,
   type: 'application/json',
   body: '{}',
@@ -38,7 +38,10 @@ beforeAll(async () => {
     requests++;
     req.resume();
     req.on('end', () => {
-      res.writeHead(reply.status, { 'content-type': reply.type, 'x-request-id': 'req_fixture' });
+      res.writeHead(reply.status, {
+        'content-type': reply.type,
+        ...(reply.headers ?? { 'x-request-id': 'req_fixture' }),
+      });
       res.end(reply.body);
     });
   });
@@ -165,6 +168,38 @@ describe('errors inside a stream keep their code and are classified like HTTP on
     const busy = await call('chat', chatBody(true));
     expect(busy.failure).toMatchObject({ kind: 'server_error', retry: true });
     expect(busy.requests).toBe(4);
+  });
+});
+
+describe('Azure OpenAI streams', () => {
+  // Azure's own request id; no x-request-id.
+  const azure = { 'apim-request-id': 'a1b2c3d4-0000-4000-8000-000000000001' };
+
+  it('opens with an empty-model chunk of prompt filter results: the served model is the first named one', async () => {
+    reply = {
+      status: 200,
+      type: 'text/event-stream',
+      body: fixture('azure-chat-stream-usage.sse'),
+      headers: azure,
+    };
+    const done = await provider('chat').complete(chatBody(true), new AbortController().signal);
+    expect(done).toMatchObject({
+      text: 'Hello!',
+      finishReason: 'stop',
+      servedModel: 'gpt-4o-2024-05-13',
+      requestId: azure['apim-request-id'],
+      usage: { inputTokens: 9, outputTokens: 2, cachedTokens: 0, reasoningTokens: 0 },
+    });
+  });
+
+  it('a stream that ends cleanly without the usage chunk stops the candidate at once: it cannot be priced, and retrying repeats it', async () => {
+    serveSse('azure-chat-stream-no-usage.sse');
+    const out = await call('chat', chatBody(true));
+    expect(out.completion).toBeUndefined();
+    expect(out.failure).toMatchObject({ kind: 'no_stream_usage', retry: false });
+    expect(out.failure!.message).toMatch(/stream: false/);
+    expect(out.fatal).toBe(true);
+    expect(out.requests).toBe(1);
   });
 });
 
