@@ -40,6 +40,10 @@ export interface CallAggregate {
   queue_ms: number;
   backoff_ms: number;
   ok_uncosted: number;
+  /** Ok calls that stopped at the output token limit (finish_reason length, or max_output_tokens). */
+  cut_off: number;
+  /** Ok calls that the provider's content filter stopped (finish_reason content_filter). */
+  filtered: number;
   stream_tokens: number | null;
   stream_ms: number | null;
   simulated: number;
@@ -91,6 +95,8 @@ export interface Acc {
   queueMs: number;
   backoffMs: number;
   okUncosted: number;
+  cutOff: number;
+  filtered: number;
   streamTokens: number | null;
   streamMs: number | null;
   errorsByKind: Map<string, number>;
@@ -121,6 +127,8 @@ export function emptyAcc(): Acc {
     queueMs: 0,
     backoffMs: 0,
     okUncosted: 0,
+    cutOff: 0,
+    filtered: 0,
     streamTokens: null,
     streamMs: null,
     errorsByKind: new Map(),
@@ -255,6 +263,8 @@ function aggregate(db: Database.Database, runId: number, perPrompt: boolean, pat
       a.queueMs += g.queue_ms;
       a.backoffMs += g.backoff_ms;
       a.okUncosted += g.ok_uncosted;
+      a.cutOff += g.cut_off;
+      a.filtered += g.filtered;
       a.streamTokens = addNullable(a.streamTokens, g.stream_tokens);
       a.streamMs = addNullable(a.streamMs, g.stream_ms);
     }
@@ -427,6 +437,8 @@ export function figures(a: Acc, method: PassRate['method']): { figures: Figures;
       costPer1kCalls: cost === null || calls === 0 ? null : (cost / calls) * 1000,
       costPerPass: cost === null || a.passes === 0 ? null : cost / a.passes,
       costUnknown: a.okUncosted,
+      cutOff: a.cutOff,
+      contentFiltered: a.filtered,
       tokens: { input: a.input, cached: a.cached, output: a.output, reasoning: a.reasoning },
       latency: {
         n: latencies.length,

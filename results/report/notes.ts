@@ -67,6 +67,19 @@ export function notes(
         `${c.candidate}: cost unknown for ${calls(c.costUnknown, 'ok')}, left out of its cost figures.`,
       );
     }
+    if (c.cutOff > 0) {
+      out.push(
+        `${c.candidate}: ${c.cutOff} of ${calls(c.ok, 'ok')} stopped at the output token limit ` +
+          '(finish_reason length / max_output_tokens): those answers are cut off and scored as they are. ' +
+          'Reasoning tokens count toward max_completion_tokens / max_output_tokens; raise it to score whole answers.',
+      );
+    }
+    if (c.contentFiltered > 0) {
+      out.push(
+        `${c.candidate}: ${c.contentFiltered} of ${calls(c.ok, 'ok')} stopped by the provider's content filter ` +
+          '(finish_reason content_filter), scored as they are.',
+      );
+    }
     const unscored = c.ok - c.scored;
     if (unscored > 0) {
       out.push(`${c.candidate}: ${calls(unscored, 'ok')} without a usable score left out of its pass rate.`);

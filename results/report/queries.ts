@@ -106,6 +106,8 @@ export function callsSql(s: Slicing, span: CallSpan | null, withScores = false):
     coalesce(sum(c.queue_ms), 0) AS queue_ms,
     coalesce(sum(c.backoff_ms), 0) AS backoff_ms,
     count(c.cost_usd) AS costed,
+    sum(c.status = 'ok' AND coalesce(c.finish_reason IN ('length', 'max_output_tokens'), 0)) AS cut_off,
+    sum(c.status = 'ok' AND coalesce(c.finish_reason = 'content_filter', 0)) AS filtered,
     sum(CASE WHEN ${STREAMED} THEN c.output_tokens END) AS stream_tokens,
     sum(CASE WHEN ${STREAMED} THEN c.latency_ms - c.ttft_ms END) AS stream_ms,
     max(c.simulated) AS simulated,

@@ -97,6 +97,13 @@ export interface Figures {
   costPerPass: number | null;
   /** Ok calls without a cost (no price known): the total leaves them out. */
   costUnknown: number;
+  /**
+   * Ok calls that stopped at the output token limit (finish_reason `length`, or `max_output_tokens`
+   * on the Responses API): their answers are cut off, and scored as they are.
+   */
+  cutOff: number;
+  /** Ok calls that the provider's content filter stopped (finish_reason `content_filter`). */
+  contentFiltered: number;
   tokens: { input: number; cached: number; output: number; reasoning: number };
   /** Latency of ok calls (ms), type-7 percentiles with order-statistic 95% intervals. */
   latency: { n: number; p50: Quantile; p95: Quantile; p99: Quantile };

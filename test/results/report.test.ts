@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { buildReport, type RunReport } from '../../results/report/report.js';
 import { formatMs, formatPercent, formatUsd, renderReport } from '../../results/render/report-text.js';
 import { type CallRow, type ScoreRow, Store } from '../../results/store/store.js';
-import { call, newRun, parseCsv } from './report-helpers.js';
+import { addRecords, call, newRun, parseCsv } from './report-helpers.js';
 
 // Every expected figure is worked out by hand in the comments; intervals use z = 1.959963985 and
 // R's qt values, pasted as literals.
@@ -282,6 +282,46 @@ describe('buildReport', () => {
     expect(notes).toMatch(/alpha: 1 ok call without a usable score/);
     expect(notes).toMatch(/beta: 3 errored calls left out/);
     expect(notes).toMatch(/beta: cost unknown for 1 ok call, left out/);
+  });
+
+  it('counts and notes answers cut off at the token limit or stopped by a content filter, per candidate and slice', () => {
+    store = new Store(':memory:');
+    const runId = newRun(store, 1, 4, [
+      ['chat', 'gpt-a'],
+      ['resp', 'gpt-b'],
+    ]);
+    addRecords(store, runId, [
+      ['r1', { task: 'a' }],
+      ['r2', { task: 'a' }],
+      ['r3', { task: 'b' }],
+      ['r4', { task: 'b' }],
+    ]);
+    const put = (candidate: string, recordId: string, over: Partial<CallRow>) =>
+      store.recordCall(call(runId, { candidate, recordId, ...over }), [score('exact', 1, true)]);
+    // chat: 2 cut at the limit (Chat's finish_reason), 1 filtered, 1 whole; resp: 1 cut (Responses').
+    put('chat', 'r1', { finishReason: 'length' });
+    put('chat', 'r2', { finishReason: 'length' });
+    put('chat', 'r3', { finishReason: 'content_filter' });
+    put('chat', 'r4', { finishReason: 'stop' });
+    put('resp', 'r1', { finishReason: 'max_output_tokens' });
+    put('resp', 'r2', { finishReason: 'completed' });
+    put('resp', 'r3', { finishReason: null });
+    // An error row's finish reason (none) counts for nothing.
+    put('resp', 'r4', { status: 'error', errorKind: 'server_error', finishReason: null, output: null });
+    const r = buildReport(store, runId);
+    expect(candidate(r, 'chat')).toMatchObject({ ok: 4, cutOff: 2, contentFiltered: 1 });
+    expect(candidate(r, 'resp')).toMatchObject({ ok: 3, cutOff: 1, contentFiltered: 0 });
+    const notes = r.notes.join('\n');
+    expect(notes).toMatch(/chat: 2 of 4 ok calls stopped at the output token limit \(finish_reason length/);
+    expect(notes).toMatch(/resp: 1 of 3 ok calls stopped at the output token limit/);
+    expect(notes).toMatch(/chat: 1 of 4 ok calls stopped by the provider's content filter/);
+    expect(notes).not.toMatch(/resp: .*content filter/);
+    // Slices add up to the whole.
+    const sliced = buildReport(store, runId, { by: 'task' });
+    const chat = (value: string) =>
+      sliced.slices.find((x) => x.value === value)?.candidates.find((x) => x.candidate === 'chat');
+    expect([chat('a')?.cutOff, chat('a')?.contentFiltered]).toEqual([2, 0]);
+    expect([chat('b')?.cutOff, chat('b')?.contentFiltered]).toEqual([0, 1]);
   });
 
   it('averages repeats per prompt before the interval', () => {
