@@ -40,10 +40,13 @@ export interface CallAggregate {
   queue_ms: number;
   backoff_ms: number;
   ok_uncosted: number;
-  /** Ok calls that stopped at the output token limit (finish_reason length, or max_output_tokens). */
-  cut_off: number;
-  /** Ok calls that the provider's content filter stopped (finish_reason content_filter). */
-  filtered: number;
+  /**
+   * Calls that stopped at the output token limit (finish_reason length, or max_output_tokens); only
+   * ok calls have a finish reason. Null when no call of the group has one.
+   */
+  cut_off: number | null;
+  /** Calls that the provider's content filter stopped (finish_reason content_filter); null as above. */
+  filtered: number | null;
   stream_tokens: number | null;
   stream_ms: number | null;
   simulated: number;
@@ -263,8 +266,8 @@ function aggregate(db: Database.Database, runId: number, perPrompt: boolean, pat
       a.queueMs += g.queue_ms;
       a.backoffMs += g.backoff_ms;
       a.okUncosted += g.ok_uncosted;
-      a.cutOff += g.cut_off;
-      a.filtered += g.filtered;
+      a.cutOff += g.cut_off ?? 0;
+      a.filtered += g.filtered ?? 0;
       a.streamTokens = addNullable(a.streamTokens, g.stream_tokens);
       a.streamMs = addNullable(a.streamMs, g.stream_ms);
     }
