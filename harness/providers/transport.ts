@@ -84,14 +84,28 @@ async function send(
 /** A global fetch's response (the paths off the pooled one), its body read through `check`. */
 function checked(res: Response, check: ChunkCheck | undefined): Response {
   const body = res.body;
-  if (!check || !body) return res;
+  if (check && body) stepThrough(body, (it) => () => it.next().then((r) => passed(r, check, it)));
+  return res;
+}
+
+type Body = { [Symbol.asyncIterator](): AsyncIterator<Uint8Array> };
+
+/**
+ * Replaces a body's async iterator (what the SDK reads a stream with) by one whose `next` is
+ * `step` over the original. Kept on the body itself, not a wrapper object: a reader that cancels a
+ * body calls its iterator's return(), which reaches the original.
+ */
+function stepThrough(
+  body: Body,
+  step: (it: AsyncIterator<Uint8Array>) => () => Promise<IteratorResult<Uint8Array>>,
+): void {
   const iterate = body[Symbol.asyncIterator].bind(body);
   Object.defineProperty(body, Symbol.asyncIterator, {
     configurable: true,
     value: () => {
       const it = iterate();
       const wrapped: AsyncIterableIterator<Uint8Array> = {
-        next: () => it.next().then((r) => passed(r, check, it)),
+        next: step(it),
         return: async () => {
           await it.return?.(undefined);
           return { done: true, value: undefined };
@@ -101,7 +115,6 @@ function checked(res: Response, check: ChunkCheck | undefined): Response {
       return wrapped;
     },
   });
-  return res;
 }
 
 /** A chunk the check lets through (as it is, no extra promise), or its error once the body is ended. */
@@ -245,25 +258,8 @@ function fetchErrors(
     return new TypeError('terminated', { cause: err });
   };
   const failed = (err: unknown) => Promise.reject(map(err));
-  // Kept on the stream itself (not a wrapper object): a reader that cancels a body calls its
-  // iterator's return().
-  const iterate = stream[Symbol.asyncIterator].bind(stream);
-  Object.defineProperty(stream, Symbol.asyncIterator, {
-    configurable: true,
-    value: () => {
-      const it = iterate();
-      const wrapped: AsyncIterableIterator<Uint8Array> = {
-        next: check
-          ? () => it.next().then((r) => passed(r, check, it), failed)
-          : () => it.next().catch(failed),
-        return: async () => {
-          await it.return?.();
-          return { done: true, value: undefined };
-        },
-        [Symbol.asyncIterator]: () => wrapped,
-      };
-      return wrapped;
-    },
-  });
+  stepThrough(stream, (it) =>
+    check ? () => it.next().then((r) => passed(r, check, it), failed) : () => it.next().catch(failed),
+  );
   return stream as AsyncIterable<Uint8Array>;
 }
